@@ -1,0 +1,23 @@
+import type { TrainConfig } from '../engines/config.js';
+
+/** One point of an expanded grid: its identity, complete canonical parameters and relative cost. */
+export interface ExpandedTask {
+  /** sha256 (hex) of the canonical JSON of `params` plus the engine version tag. */
+  key: string;
+  params: TrainConfig;
+  cost: number;
+}
+
+/** A sweep file, validated and expanded. */
+export interface LoadedSweep {
+  name: string;
+  /** Absolute path of the file it came from. */
+  file: string;
+  /** The file's text as read (stored with the sweep for provenance). */
+  specText: string;
+  /** sha256 of the normalised spec. */
+  specHash: string;
+  description?: string;
+  /** Deterministic order: the same file always expands to the same list. */
+  tasks: ExpandedTask[];
+}
