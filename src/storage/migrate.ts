@@ -1,0 +1,41 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { MIGRATIONS_DIR } from '../paths.js';
+
+interface Migration {
+  version: number;
+  file: string;
+  sql: string;
+}
+
+/** db/migrations/NNN_name.sql, in order. */
+export function listMigrations(dir: string = MIGRATIONS_DIR()): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .map((f) => ({ version: Number.parseInt(f, 10), file: f, sql: readFileSync(join(dir, f), 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/**
+ * Apply every migration newer than PRAGMA user_version, each in its own transaction, so a database
+ * is always at some exact schema version. Returns the versions applied.
+ */
+export function migrate(db: Database.Database, dir?: string): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const applied: number[] = [];
+  for (const m of listMigrations(dir)) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export function latestSchemaVersion(dir?: string): number {
+  const all = listMigrations(dir);
+  return all.length ? all[all.length - 1]!.version : 0;
+}

@@ -1,0 +1,404 @@
+/**
+ * The single record of a sweep's truth: sweeps, tasks and their states, results, leases. Synchronous
+ * (better-sqlite3), prepared statements, and every state change that goes with a result in one
+ * transaction, so that a crash at any instant leaves either the result and `done`, or neither.
+ */
+import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
+import { parseTrainConfig, type TrainConfig } from '../engines/config.js';
+import type { TrainResult } from '../engines/types.js';
+import { ENGINE_VERSIONS } from '../engines/versions.js';
+import { BoptError } from '../errors.js';
+import type { StateCounts } from '../scheduler/events.js';
+import type { LoadedSweep } from '../spec/types.js';
+import { openWritable } from './open.js';
+
+export type TaskState = 'pending' | 'running' | 'done' | 'failed';
+
+export interface SweepRecord {
+  id: number;
+  name: string;
+  file: string | null;
+  spec: string;
+  specHash: string;
+  codeVersion: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TaskRecord {
+  key: string;
+  params: TrainConfig;
+  cost: number;
+  state: TaskState;
+  /** Failed attempts so far (an interrupted or reclaimed attempt does not count). */
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface SweepSummary extends StateCounts {
+  name: string;
+  total: number;
+  updatedAt: number;
+}
+
+export interface LeaseRecord {
+  holder: string;
+  pid: number;
+  host: string;
+  heartbeatAt: number;
+  expiresAt: number;
+}
+
+export interface RegisterOutcome {
+  sweepId: number;
+  /** Tasks new to the database (not trained before in any sweep). */
+  inserted: number;
+  total: number;
+}
+
+export interface ProgressRow {
+  key: string;
+  worker: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+}
+
+interface TaskRow {
+  key: string;
+  params: string;
+  cost: number;
+  state: TaskState;
+  attempts: number;
+  last_error: string | null;
+}
+
+const toTask = (r: TaskRow): TaskRecord => ({
+  key: r.key,
+  params: JSON.parse(r.params) as TrainConfig,
+  cost: r.cost,
+  state: r.state,
+  attempts: r.attempts,
+  lastError: r.last_error,
+});
+
+/** Whether a process of this host is alive (signal 0 probes without touching it). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SQLite cannot store NaN (it becomes NULL) — be explicit about it. */
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+export class SweepStore {
+  private readonly stmt;
+
+  constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+  ) {
+    this.stmt = {
+      sweepByName: db.prepare('SELECT * FROM sweeps WHERE name = ?'),
+      insertSweep: db.prepare(
+        `INSERT INTO sweeps (name, file, spec, spec_hash, code_version, created_at, updated_at)
+         VALUES (@name, @file, @spec, @specHash, @codeVersion, @now, @now)
+         ON CONFLICT (name) DO UPDATE SET file = @file, spec = @spec, spec_hash = @specHash,
+           code_version = @codeVersion, updated_at = @now
+         RETURNING id`,
+      ),
+      insertTask: db.prepare(
+        `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      insertMember: db.prepare('INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position) VALUES (?, ?, ?)'),
+      counts: db.prepare(
+        `SELECT count(*) AS total,
+                coalesce(sum(t.state = 'pending'), 0) AS pending, coalesce(sum(t.state = 'running'), 0) AS running,
+                coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'failed'), 0) AS failed,
+                coalesce(sum(t.cost), 0) AS totalCost,
+                coalesce(sum(CASE WHEN t.state IN ('pending', 'running') THEN t.cost ELSE 0 END), 0) AS remainingCost
+         FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key WHERE st.sweep_id = ?`,
+      ),
+      pending: db.prepare(
+        `SELECT t.key, t.params, t.cost, t.state, t.attempts, t.last_error
+         FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key
+         WHERE st.sweep_id = ? AND t.state = 'pending'
+         ORDER BY t.cost DESC, st.position`,
+      ),
+      claim: db.prepare(
+        `UPDATE tasks SET state = 'running', holder = ?, worker = NULL, started_at = ?
+         WHERE key = ? AND state = 'pending' RETURNING attempts`,
+      ),
+      insertResult: db.prepare(
+        `INSERT OR IGNORE INTO results (task_key, train_accuracy, train_loss, test_accuracy, test_loss, steps_done,
+           diverged, wall_ms, engine, engine_version, backend, worker, log_evidence, log_evidence_per_example, created_at)
+         VALUES (@key, @trainAccuracy, @trainLoss, @testAccuracy, @testLoss, @stepsDone, @diverged, @wallMs,
+           @engine, @engineVersion, @backend, @worker, @logEvidence, @logEvidencePerExample, @now)`,
+      ),
+      insertCurve: db.prepare(
+        'INSERT OR IGNORE INTO curves (task_key, step, train_loss, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?)',
+      ),
+      markDone: db.prepare(
+        `UPDATE tasks SET state = 'done', holder = NULL, worker = ?, finished_at = ?, last_error = NULL WHERE key = ?`,
+      ),
+      markFailedAttempt: db.prepare(
+        `UPDATE tasks SET state = ?, holder = NULL, worker = ?, attempts = attempts + 1, last_error = ?, finished_at = ?
+         WHERE key = ? AND state = 'running' AND holder = ?`,
+      ),
+      releaseHolder: db.prepare(`UPDATE tasks SET state = 'pending', holder = NULL WHERE state = 'running' AND holder = ?`),
+      releaseOne: db.prepare(`UPDATE tasks SET state = 'pending', holder = NULL WHERE key = ? AND state = 'running' AND holder = ?`),
+      reclaim: db.prepare(
+        `UPDATE tasks SET state = 'pending', holder = NULL
+         WHERE state = 'running'
+           AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)
+           AND (holder IS NULL OR holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?))`,
+      ),
+      resetFailed: db.prepare(
+        `UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL
+         WHERE state = 'failed' AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)`,
+      ),
+      lease: db.prepare('SELECT holder, pid, host, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE sweep_id = ?'),
+      allLeases: db.prepare('SELECT sweep_id AS sweepId, holder, pid, host, expires_at AS expiresAt FROM leases'),
+      putLease: db.prepare(
+        `INSERT INTO leases (sweep_id, holder, pid, host, acquired_at, heartbeat_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sweep_id) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host,
+           acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+      ),
+      renewLease: db.prepare('UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE sweep_id = ? AND holder = ?'),
+      dropLease: db.prepare('DELETE FROM leases WHERE sweep_id = ? AND holder = ?'),
+      dropLeaseById: db.prepare('DELETE FROM leases WHERE sweep_id = ?'),
+      upsertProgress: db.prepare(
+        `INSERT INTO progress (task_key, holder, worker, step, total_steps, loss, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (task_key) DO UPDATE SET holder = excluded.holder, worker = excluded.worker, step = excluded.step,
+           total_steps = excluded.total_steps, loss = excluded.loss, updated_at = excluded.updated_at`,
+      ),
+      dropProgress: db.prepare('DELETE FROM progress WHERE task_key = ?'),
+      dropHolderProgress: db.prepare('DELETE FROM progress WHERE holder = ?'),
+      recent: db.prepare(
+        `SELECT count(*) AS tasks, coalesce(sum(t.cost), 0) AS cost, min(t.finished_at) AS first, max(t.finished_at) AS last
+         FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key
+         WHERE st.sweep_id = ? AND t.state = 'done' AND t.finished_at >= ?`,
+      ),
+      summaries: db.prepare(
+        `SELECT s.name, s.updated_at AS updatedAt, count(t.key) AS total,
+                coalesce(sum(t.state = 'pending'), 0) AS pending, coalesce(sum(t.state = 'running'), 0) AS running,
+                coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'failed'), 0) AS failed
+         FROM sweeps s LEFT JOIN sweep_tasks st ON st.sweep_id = s.id LEFT JOIN tasks t ON t.key = st.task_key
+         GROUP BY s.id ORDER BY s.updated_at DESC`,
+      ),
+    };
+  }
+
+  static open(path: string): SweepStore {
+    return new SweepStore(openWritable(path), path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Record a sweep and its tasks, idempotently and in one transaction: a task already known (from
+   * this sweep or another) is only linked, never reset, so finished work is never repeated.
+   */
+  registerSweep(sweep: LoadedSweep, codeVersion: string, now: number = Date.now()): RegisterOutcome {
+    return this.db.transaction((): RegisterOutcome => {
+      const { id } = this.stmt.insertSweep.get({
+        name: sweep.name,
+        file: sweep.file,
+        spec: sweep.specText,
+        specHash: sweep.specHash,
+        codeVersion,
+        now,
+      }) as { id: number };
+      let inserted = 0;
+      sweep.tasks.forEach((t, position) => {
+        inserted += this.stmt.insertTask.run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now).changes;
+        this.stmt.insertMember.run(id, t.key, position);
+      });
+      return { sweepId: id, inserted, total: sweep.tasks.length };
+    })();
+  }
+
+  getSweep(name: string): SweepRecord | undefined {
+    const r = this.stmt.sweepByName.get(name) as
+      | { id: number; name: string; file: string | null; spec: string; spec_hash: string; code_version: string; created_at: number; updated_at: number }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      name: r.name,
+      file: r.file,
+      spec: r.spec,
+      specHash: r.spec_hash,
+      codeVersion: r.code_version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  requireSweep(name: string): SweepRecord {
+    const s = this.getSweep(name);
+    if (!s) {
+      const known = this.listSweeps().map((x) => x.name);
+      throw new BoptError(`unknown sweep "${name}" in ${this.path}${known.length ? ` (known: ${known.join(', ')})` : ' (no sweeps yet)'}`);
+    }
+    return s;
+  }
+
+  listSweeps(): SweepSummary[] {
+    return this.stmt.summaries.all() as SweepSummary[];
+  }
+
+  counts(sweepId: number): StateCounts & { total: number; totalCost: number; remainingCost: number } {
+    return this.stmt.counts.get(sweepId) as StateCounts & { total: number; totalCost: number; remainingCost: number };
+  }
+
+  /** Tasks finished since `since` and their cost, for throughput and ETA. */
+  finishedSince(sweepId: number, since: number): { tasks: number; cost: number; first: number | null; last: number | null } {
+    return this.stmt.recent.get(sweepId, since) as { tasks: number; cost: number; first: number | null; last: number | null };
+  }
+
+  /** Pending tasks of a sweep, most expensive first so that the sweep does not end on one straggler. */
+  pendingTasks(sweepId: number): TaskRecord[] {
+    return (this.stmt.pending.all(sweepId) as TaskRow[]).map(toTask);
+  }
+
+  /** Move a pending task to running under `holder`; null when another coordinator got it first. */
+  claimTask(key: string, holder: string, now: number = Date.now()): { attempts: number } | null {
+    const row = this.stmt.claim.get(holder, now, key) as { attempts: number } | undefined;
+    return row ?? null;
+  }
+
+  /**
+   * Store a result and mark its task done, atomically. A result that arrives twice (a duplicate
+   * completion, a resumed sweep) is stored once: returns false for the duplicate.
+   */
+  completeTask(key: string, result: TrainResult, worker: string, now: number = Date.now()): boolean {
+    return this.db.transaction((): boolean => {
+      const { changes } = this.stmt.insertResult.run({
+        key,
+        trainAccuracy: finiteOrNull(result.trainAccuracy),
+        trainLoss: finiteOrNull(result.trainLoss),
+        testAccuracy: finiteOrNull(result.testAccuracy),
+        testLoss: finiteOrNull(result.testLoss),
+        stepsDone: result.stepsDone,
+        diverged: result.diverged ? 1 : 0,
+        wallMs: result.wallMs,
+        engine: result.engine,
+        engineVersion: result.engineVersion,
+        backend: result.backend,
+        worker,
+        logEvidence: result.evidence ? finiteOrNull(result.evidence.logEvidenceRatio) : null,
+        logEvidencePerExample: result.evidence ? finiteOrNull(result.evidence.perExample) : null,
+        now,
+      });
+      if (changes === 1) {
+        for (const p of result.curve) {
+          this.stmt.insertCurve.run(key, p.step, finiteOrNull(p.trainLoss), finiteOrNull(p.testLoss), finiteOrNull(p.testAccuracy));
+        }
+      }
+      this.stmt.markDone.run(worker, now, key);
+      this.stmt.dropProgress.run(key);
+      return changes === 1;
+    })();
+  }
+
+  /** A failed attempt: back to pending for a retry, or failed for good. */
+  recordFailure(key: string, holder: string, worker: string, error: string, final: boolean, now: number = Date.now()): void {
+    this.db.transaction(() => {
+      this.stmt.markFailedAttempt.run(final ? 'failed' : 'pending', worker, error, now, key, holder);
+      this.stmt.dropProgress.run(key);
+    })();
+  }
+
+  /** Return one running task to pending without counting an attempt (interrupted, not failed). */
+  releaseTask(key: string, holder: string): void {
+    this.db.transaction(() => {
+      this.stmt.releaseOne.run(key, holder);
+      this.stmt.dropProgress.run(key);
+    })();
+  }
+
+  /** Return every task `holder` is running to pending (Ctrl-C). */
+  releaseAll(holder: string): number {
+    return this.db.transaction((): number => {
+      this.stmt.dropHolderProgress.run(holder);
+      return this.stmt.releaseHolder.run(holder).changes;
+    })();
+  }
+
+  /** Running tasks of a sweep whose coordinator is gone (its lease expired or was taken over) go back to pending. */
+  reclaimOrphans(sweepId: number, now: number = Date.now()): number {
+    return this.stmt.reclaim.run(sweepId, now).changes;
+  }
+
+  /** --retry-failed: failed tasks of the sweep become pending with a fresh retry budget. */
+  resetFailed(sweepId: number): number {
+    return this.stmt.resetFailed.run(sweepId).changes;
+  }
+
+  getLease(sweepId: number): LeaseRecord | undefined {
+    return this.stmt.lease.get(sweepId) as LeaseRecord | undefined;
+  }
+
+  /**
+   * Take the sweep's lease, or refuse with a message naming the live holder. A lease is dead when it
+   * expired, or when its process is gone on this host (so `kill -9` then resume needs no waiting).
+   */
+  acquireLease(sweepId: number, sweepName: string, holder: string, ttlMs: number, now: number = Date.now()): void {
+    const host = hostname();
+    this.db.transaction(() => {
+      const current = this.getLease(sweepId);
+      if (current && current.holder !== holder) {
+        const dead = current.expiresAt <= now || (current.host === host && !processAlive(current.pid));
+        if (!dead) {
+          const age = Math.round((now - current.heartbeatAt) / 1000);
+          throw new BoptError(
+            `sweep "${sweepName}" is already being run by pid ${current.pid} on ${current.host} (heartbeat ${age}s ago); ` +
+              `stop that coordinator first, or wait ${Math.ceil((current.expiresAt - now) / 1000)}s for its lease to expire`,
+            3,
+          );
+        }
+      }
+      this.purgeDeadLeases(host, now);
+      this.stmt.putLease.run(sweepId, holder, process.pid, host, now, now, now + ttlMs);
+    }).immediate();
+  }
+
+  /** Leases of processes that are gone on this host are removed, so their tasks count as orphans. */
+  private purgeDeadLeases(host: string, now: number): void {
+    for (const l of this.stmt.allLeases.all() as Array<{ sweepId: number; holder: string; pid: number; host: string; expiresAt: number }>) {
+      if (l.expiresAt <= now || (l.host === host && !processAlive(l.pid))) this.stmt.dropLeaseById.run(l.sweepId);
+    }
+  }
+
+  /** Heartbeat. False when the lease was taken over by someone else (this coordinator must stop). */
+  renewLease(sweepId: number, holder: string, ttlMs: number, now: number = Date.now()): boolean {
+    return this.stmt.renewLease.run(now, now + ttlMs, sweepId, holder).changes === 1;
+  }
+
+  releaseLease(sweepId: number, holder: string): void {
+    this.stmt.dropLease.run(sweepId, holder);
+  }
+
+  /** Publish step-level progress of running tasks for `bopt watch` (one transaction per batch). */
+  publishProgress(holder: string, rows: ProgressRow[], now: number = Date.now()): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.stmt.upsertProgress.run(r.key, holder, r.worker, r.step, r.totalSteps, finiteOrNull(r.loss), now);
+    })();
+  }
+
+  /** Parse a stored task's parameters back through the schema (used where a task enters a worker). */
+  static taskConfig(t: TaskRecord): TrainConfig {
+    return parseTrainConfig(t.params);
+  }
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
+import type { TrainResult } from '../../src/engines/types.js';
+import { estimateCost } from '../../src/scheduler/cost.js';
+import type { LoadedSweep } from '../../src/spec/types.js';
+
+/** A temporary folder removed by the returned cleanup. */
+export function tempDir(prefix = 'bopt-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A hand-built sweep (independent of the spec module) of tiny softmax tasks, one per seed. */
+export function tinySweep(name: string, seeds: number[], overrides: Partial<TrainConfigInput> = {}): LoadedSweep {
+  const tasks = seeds.map((seed) => {
+    const params = parseTrainConfig({
+      engine: 'reference',
+      model: 'softmax',
+      dataset: 'mnist',
+      n_train: 50,
+      n_test: 100,
+      batch_size: 10,
+      lr: 0.1,
+      steps: 5,
+      seed,
+      ...overrides,
+    });
+    const key = createHash('sha256').update(JSON.stringify(params)).digest('hex');
+    return { key, params, cost: estimateCost(params) };
+  });
+  return { name, file: `${name}.yaml`, specText: `name: ${name}`, specHash: name, tasks };
+}
+
+export function fakeResult(overrides: Partial<TrainResult> = {}): TrainResult {
+  return {
+    engine: 'reference',
+    engineVersion: 'reference-1',
+    backend: 'typescript',
+    stepsDone: 5,
+    trainAccuracy: 0.5,
+    trainLoss: 1.2,
+    testAccuracy: 0.4,
+    testLoss: 1.3,
+    diverged: false,
+    wallMs: 12,
+    curve: [
+      { step: 0, trainLoss: 2.3, testLoss: 2.3, testAccuracy: 0.1 },
+      { step: 5, trainLoss: 1.2, testLoss: 1.3, testAccuracy: 0.4 },
+    ],
+    ...overrides,
+  };
+}

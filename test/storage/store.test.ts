@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BoptError } from '../../src/errors.js';
+import { queryReadOnly } from '../../src/storage/query.js';
+import { openReadOnly } from '../../src/storage/open.js';
+import { SweepStore } from '../../src/storage/store.js';
+import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
+
+function withStore(fn: (store: SweepStore, path: string) => void): void {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'bopt.sqlite');
+  const store = SweepStore.open(path);
+  try {
+    fn(store, path);
+  } finally {
+    store.close();
+    cleanup();
+  }
+}
+
+test('schema is migrated, in WAL mode, with foreign keys', () => {
+  withStore((store) => {
+    assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.ok((store.db.pragma('user_version', { simple: true }) as number) >= 1);
+    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name").pluck().all();
+    for (const t of ['sweeps', 'tasks', 'sweep_tasks', 'results', 'curves', 'leases', 'runs', 'sweep_status', 'failures']) {
+      assert.ok(tables.includes(t), `missing ${t}`);
+    }
+  });
+});
+
+test('registering a sweep is idempotent and shares tasks between sweeps', () => {
+  withStore((store) => {
+    const a = store.registerSweep(tinySweep('a', [0, 1, 2]), '0.0.0');
+    assert.deepEqual([a.inserted, a.total], [3, 3]);
+    const again = store.registerSweep(tinySweep('a', [0, 1, 2]), '0.0.0');
+    assert.equal(again.inserted, 0);
+    assert.equal(again.sweepId, a.sweepId);
+    // Sweep b overlaps on seeds 1 and 2: only seed 3 is new.
+    const b = store.registerSweep(tinySweep('b', [1, 2, 3]), '0.0.0');
+    assert.deepEqual([b.inserted, b.total], [1, 3]);
+    assert.equal(store.db.prepare('SELECT count(*) FROM tasks').pluck().get(), 4);
+  });
+});
+
+test('pending tasks come most expensive first', () => {
+  withStore((store) => {
+    const sweep = tinySweep('c', [0]);
+    const big = tinySweep('c', [1], { steps: 500 }).tasks[0]!;
+    sweep.tasks.push(big);
+    const { sweepId } = store.registerSweep(sweep, '0');
+    assert.equal(store.pendingTasks(sweepId)[0]!.key, big.key);
+  });
+});
+
+test('a result is stored once with its state change; a duplicate completion is a no-op', () => {
+  withStore((store) => {
+    const sweep = tinySweep('d', [0, 1]);
+    const { sweepId } = store.registerSweep(sweep, '0');
+    const key = sweep.tasks[0]!.key;
+    assert.deepEqual(store.claimTask(key, 'h1'), { attempts: 0 });
+    assert.equal(store.claimTask(key, 'h2'), null, 'a running task cannot be claimed twice');
+    assert.equal(store.completeTask(key, fakeResult(), 'w'), true);
+    assert.equal(store.completeTask(key, fakeResult({ testAccuracy: 0.99 }), 'w'), false);
+    assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), 1);
+    assert.equal(store.db.prepare('SELECT test_accuracy FROM results').pluck().get(), 0.4);
+    assert.equal(store.db.prepare('SELECT count(*) FROM curves').pluck().get(), 2);
+    assert.deepEqual({ ...store.counts(sweepId) }, { ...store.counts(sweepId), done: 1, pending: 1, running: 0, failed: 0 });
+    const run = store.db.prepare("SELECT * FROM runs WHERE sweep = 'd'").get() as Record<string, number>;
+    assert.equal(run.batch_size, 10);
+    assert.ok(Math.abs(run.noise_scale! - 0.1 * (50 / 10 - 1)) < 1e-12);
+  });
+});
+
+test('NaN metrics of a diverged run are stored as NULL with diverged = 1', () => {
+  withStore((store) => {
+    const sweep = tinySweep('e', [0]);
+    store.registerSweep(sweep, '0');
+    const key = sweep.tasks[0]!.key;
+    store.claimTask(key, 'h');
+    store.completeTask(key, fakeResult({ diverged: true, trainLoss: Number.NaN, testLoss: Number.POSITIVE_INFINITY }), 'w');
+    const r = store.db.prepare('SELECT diverged, train_loss, test_loss FROM results').get();
+    assert.deepEqual(r, { diverged: 1, train_loss: null, test_loss: null });
+  });
+});
+
+test('failures: retry goes back to pending, the last one marks failed with its error', () => {
+  withStore((store) => {
+    const sweep = tinySweep('f', [0]);
+    const { sweepId } = store.registerSweep(sweep, '0');
+    const key = sweep.tasks[0]!.key;
+    store.claimTask(key, 'h');
+    store.recordFailure(key, 'h', 'w', 'boom', false);
+    assert.equal(store.pendingTasks(sweepId)[0]!.attempts, 1);
+    store.claimTask(key, 'h');
+    store.recordFailure(key, 'h', 'w', 'boom again', true);
+    assert.equal(store.counts(sweepId).failed, 1);
+    const failure = store.db.prepare('SELECT attempts, last_error FROM failures').get();
+    assert.deepEqual(failure, { attempts: 2, last_error: 'boom again' });
+    assert.equal(store.resetFailed(sweepId), 1);
+    assert.equal(store.pendingTasks(sweepId)[0]!.attempts, 0);
+  });
+});
+
+test('leases: a live holder refuses a second coordinator; an expired one is taken over and its tasks reclaimed', () => {
+  withStore((store) => {
+    const sweep = tinySweep('g', [0, 1]);
+    const { sweepId } = store.registerSweep(sweep, '0');
+    const t0 = Date.now();
+    store.acquireLease(sweepId, 'g', 'first', 10_000, t0);
+    store.claimTask(sweep.tasks[0]!.key, 'first');
+    assert.throws(() => store.acquireLease(sweepId, 'g', 'second', 10_000, t0 + 1000), (e: unknown) => {
+      assert.ok(e instanceof BoptError);
+      assert.match(e.message, /already being run by pid \d+/);
+      return true;
+    });
+    // Nothing is reclaimed while the holder is alive.
+    assert.equal(store.reclaimOrphans(sweepId, t0 + 1000), 0);
+    // After expiry the lease is taken over, and the orphaned running task returns to pending.
+    store.acquireLease(sweepId, 'g', 'second', 10_000, t0 + 20_000);
+    assert.equal(store.reclaimOrphans(sweepId, t0 + 20_000), 1);
+    assert.equal(store.counts(sweepId).pending, 2);
+    assert.equal(store.renewLease(sweepId, 'first', 10_000), false, 'the old holder learns it lost the lease');
+    assert.equal(store.renewLease(sweepId, 'second', 10_000), true);
+  });
+});
+
+test('read-only queries: SELECT works, DELETE is refused, bad SQL and a missing database are one-line errors', () => {
+  withStore((store, path) => {
+    const sweep = tinySweep('h', [0]);
+    store.registerSweep(sweep, '0');
+    const r = queryReadOnly(path, 'SELECT name FROM sweeps');
+    assert.deepEqual(r, { columns: ['name'], rows: [['h']] });
+    assert.throws(() => queryReadOnly(path, 'DELETE FROM tasks'), /query refused/);
+    assert.throws(() => queryReadOnly(path, "UPDATE tasks SET state = 'done' RETURNING key"), /read-?only/);
+    assert.throws(() => queryReadOnly(path, 'SELEC nothing'), /bad SQL: near "SELEC"/);
+    assert.equal(store.db.prepare('SELECT count(*) FROM tasks').pluck().get(), 1, 'no stored data lost');
+    assert.throws(() => openReadOnly(join(path, '..', 'missing.sqlite')), /database not found: .*missing\.sqlite/);
+  });
+});
