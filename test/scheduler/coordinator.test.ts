@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import type { JobOutcome, RunJobOptions, TaskRunner, TrainJob } from '../../src/pool/protocol.js';
+import { Coordinator } from '../../src/scheduler/coordinator.js';
+import type { SweepEvent } from '../../src/scheduler/events.js';
+import { SweepStore } from '../../src/storage/store.js';
+import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
+
+/** A runner that trains nothing: it answers after `delayMs`, failing the seeds it is told to. */
+class FakeRunner implements TaskRunner {
+  readonly description = 'fake';
+  readonly started: TrainJob[] = [];
+  constructor(
+    readonly slots: number,
+    private readonly behaviour: { delayMs?: number; failSeeds?: Map<number, number> } = {},
+  ) {}
+  async run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome> {
+    this.started.push(job);
+    options.onProgress({ key: job.key, step: 1, totalSteps: job.params.steps, loss: 1 });
+    await sleep(this.behaviour.delayMs ?? 1, undefined, { signal: options.signal });
+    const failUntil = this.behaviour.failSeeds?.get(job.params.seed) ?? 0;
+    if (job.attempt < failUntil) throw new Error(`planned failure\nof seed ${job.params.seed}`);
+    return { result: fakeResult(), worker: 'fake' };
+  }
+  async close(): Promise<void> {}
+}
+
+function setup(): { store: SweepStore; cleanup: () => void } {
+  const { dir, cleanup } = tempDir();
+  const store = SweepStore.open(join(dir, 'db.sqlite'));
+  return { store, cleanup: () => (store.close(), cleanup()) };
+}
+
+test('runs every task once, longest first, and emits a consistent event stream', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const sweep = tinySweep('s', [0, 1, 2, 3, 4]);
+    sweep.tasks[3] = tinySweep('s', [3], { steps: 1000 }).tasks[0]!;
+    const runner = new FakeRunner(2);
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't' });
+    const events: SweepEvent[] = [];
+    c.onEvent((e) => events.push(e));
+    const summary = await c.run();
+    assert.equal(summary.trained, 5);
+    assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 5, failed: 0 });
+    assert.equal(runner.started[0]!.params.steps, 1000, 'the most expensive task starts first');
+    assert.equal(events[0]!.type, 'sweep-start');
+    assert.equal(events.at(-1)!.type, 'sweep-end');
+    assert.equal(events.filter((e) => e.type === 'task-done').length, 5);
+    const lanes = new Set(events.flatMap((e) => (e.type === 'task-start' ? [e.worker] : [])));
+    assert.deepEqual([...lanes].sort(), [0, 1]);
+    // Running it again trains nothing.
+    const again = await new Coordinator({ store, sweep, runner: new FakeRunner(2), codeVersion: 't' }).run();
+    assert.equal(again.trained, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a failing task is retried, then marked failed with its one-line error; the sweep continues', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const sweep = tinySweep('r', [0, 1, 2]);
+    // seed 1 fails once then succeeds; seed 2 always fails.
+    const runner = new FakeRunner(2, { failSeeds: new Map([[1, 1], [2, 99]]) });
+    const events: SweepEvent[] = [];
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't', retries: 2 });
+    c.onEvent((e) => events.push(e));
+    const summary = await c.run();
+    assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 2, failed: 1 });
+    assert.equal(runner.started.filter((j) => j.params.seed === 2).length, 3, '1 attempt + 2 retries');
+    const failed = events.find((e) => e.type === 'task-failed');
+    assert.ok(failed && failed.type === 'task-failed');
+    assert.equal(failed.error, 'planned failure of seed 2');
+    const row = store.db.prepare('SELECT attempts, last_error FROM failures').get();
+    assert.deepEqual(row, { attempts: 3, last_error: 'planned failure of seed 2' });
+    // --retry-failed reruns only the failed task.
+    const rerun = new FakeRunner(2);
+    const s2 = await new Coordinator({ store, sweep, runner: rerun, codeVersion: 't', retryFailed: true }).run();
+    assert.equal(rerun.started.length, 1);
+    assert.equal(rerun.started[0]!.params.seed, 2);
+    assert.equal(s2.counts.done, 3);
+  } finally {
+    cleanup();
+  }
+});
+
+test('interrupt stops dispatch, returns running tasks to pending, and stores no partial rows', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const sweep = tinySweep('i', [0, 1, 2, 3, 4, 5, 6, 7]);
+    const runner = new FakeRunner(2, { delayMs: 50 });
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't' });
+    let done = 0;
+    c.onEvent((e) => {
+      if (e.type === 'task-done' && ++done === 2) c.interrupt();
+    });
+    const summary = await c.run();
+    assert.equal(summary.interrupted, true);
+    assert.equal(summary.counts.running, 0);
+    assert.equal(summary.counts.done + summary.counts.pending, 8);
+    assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), summary.counts.done);
+    assert.equal(store.db.prepare('SELECT count(*) FROM leases').pluck().get(), 0, 'lease released');
+    assert.equal(store.db.prepare("SELECT count(*) FROM tasks WHERE attempts > 0").pluck().get(), 0, 'an interrupt is not a failed attempt');
+  } finally {
+    cleanup();
+  }
+});
+
+test('a second coordinator on a live sweep is refused with a clear message', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const sweep = tinySweep('l', [0, 1, 2, 3]);
+    const first = new Coordinator({ store, sweep, runner: new FakeRunner(1, { delayMs: 30 }), codeVersion: 't' });
+    const running = first.run();
+    await sleep(10);
+    const second = new Coordinator({ store, sweep, runner: new FakeRunner(1), codeVersion: 't' });
+    await assert.rejects(second.run(), /sweep "l" is already being run by pid/);
+    const summary = await running;
+    assert.equal(summary.counts.done, 4);
+  } finally {
+    cleanup();
+  }
+});
