@@ -33,7 +33,12 @@ export function formatResult(result: QueryResult, format: OutputFormat): string 
     case 'csv':
       return stringify([result.columns, ...rows.map((r) => r.map((v) => (v === null ? '' : v)))]);
     case 'table': {
-      const table = new Table({ head: result.columns, style: { head: [], border: [] } });
+      // No rule between rows: a result of hundreds of rows stays readable.
+      const table = new Table({
+        head: result.columns,
+        style: { head: [], border: [] },
+        chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+      });
       for (const r of rows) table.push(r.map(shortNumber));
       return `${table.toString()}\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
     }

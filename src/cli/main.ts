@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * The `bopt` command line. Parsing and output only: all work is done by the core modules.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { BoptError } from '../errors.js';
+import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
+import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
+import { boptVersion } from './version.js';
+
+const program = new Command();
+program
+  .name('bopt')
+  .description('Sweep orchestrator for ML experiments: grids on every core, exact resume, results in SQLite.')
+  .version(boptVersion())
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const dbOption = (): Option => new Option('--db <file>', 'SQLite database (default: $BOPT_DB or db/bopt.sqlite)');
+const positiveInt = (name: string) => (value: string): number => {
+  const n = parseIntOption(name)(value);
+  if (n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
+  return n;
+};
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(dbOption())
+    .option('-w, --workers <n>', 'worker threads (default: one per core)', positiveInt('--workers'))
+    .option('--retries <n>', 'retries of a failing task before it is marked failed', parseIntOption('--retries'), 2)
+    .option('--retry-failed', 'put the failed tasks of the sweep back to pending first', false)
+    .option('--no-ui', 'plain progress lines instead of the live terminal UI');
+}
+
+let exitCode = 0;
+
+addRunOptions(program.command('run').argument('<file>', 'sweep file (YAML or JSON)'))
+  .description('expand a sweep file, store its tasks, and train every pending one (resumes where it stopped)')
+  .action(async (file: string, options: RunOptions) => {
+    exitCode = await runCommand(file, options);
+  });
+
+addRunOptions(program.command('resume').argument('<sweep>', 'name of a stored sweep'))
+  .description('continue a stored sweep from the spec saved in the database')
+  .action(async (name: string, options: RunOptions) => {
+    exitCode = await resumeCommand(name, options);
+  });
+
+program
+  .command('status')
+  .argument('[sweep]', 'sweep name (default: all)')
+  .description('task counts by state, recent throughput and ETA')
+  .addOption(dbOption())
+  .action((name: string | undefined, options: { db?: string }) => {
+    process.stdout.write(statusCommand(name, options));
+  });
+
+program
+  .command('list')
+  .description('the sweeps in the database')
+  .addOption(dbOption())
+  .option('--format <format>', 'table, csv or json', 'table')
+  .action((options: { db?: string; format: string }) => {
+    process.stdout.write(listCommand(options));
+  });
+
+program
+  .command('query')
+  .argument('<sql>', 'one SQL statement; the database is opened read-only (views: runs, sweep_status, failures)')
+  .description('run SQL against the results')
+  .addOption(dbOption())
+  .option('--format <format>', 'table, csv or json', 'table')
+  .action((sql: string, options: { db?: string; format: string }) => {
+    process.stdout.write(queryCommand(sql, options));
+  });
+
+program
+  .command('export')
+  .argument('<sweep>', 'sweep name')
+  .description("a sweep's runs (parameters and results) as CSV or JSON")
+  .addOption(dbOption())
+  .option('--format <format>', 'csv or json', 'csv')
+  .option('--curves', 'one row per curve point instead of one per run', false)
+  .option('-o, --out <file>', 'write to a file instead of stdout')
+  .action((name: string, options: { db?: string; format: string; out?: string; curves: boolean }) => {
+    process.stdout.write(exportCommand(name, options));
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its one-line message (or the help/version text).
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (e instanceof BoptError) {
+      process.stderr.write(`bopt: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(`bopt: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.exitCode = exitCode;
+}
+
+await main();
