@@ -20,4 +20,8 @@ export interface LoadedSweep {
   description?: string;
   /** Deterministic order: the same file always expands to the same list. */
   tasks: ExpandedTask[];
+  /** Parameters that take more than one value across the tasks (in TrainConfig order). */
+  varying?: string[];
+  /** Points of the product dropped because an earlier point had the same key. */
+  duplicates?: number;
 }

@@ -1,0 +1,112 @@
+/**
+ * Expansion of a validated sweep into its tasks: the cartesian product of the axes (first axis
+ * slowest, seeds fastest), derived parameters computed per point, `engine: auto` resolved, every task
+ * validated and defaulted by parseTrainConfig's schema, identified by taskKey and deduplicated (the
+ * first occurrence is kept).
+ */
+import { trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
+import { defaultEngine } from '../engines/registry.js';
+import { estimateCost } from '../scheduler/cost.js';
+import { taskKey } from './identity.js';
+import { AUTO_ENGINE, PARAMS } from './params.js';
+import { specError, zodErrorMap, type PathSegment } from './report.js';
+import type { Scalar, SweepSpec } from './schema.js';
+import type { ExpandedTask } from './types.js';
+
+export interface ExpandOptions {
+  /** Engine that `engine: auto` (or no engine) resolves to; default: defaultEngine() of the registry. */
+  defaultEngine?: EngineName;
+}
+
+/** Significant digits kept for non-integer derived values (as for ranges). */
+const COMPUTED_DIGITS = 12;
+
+function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: number, extra?: string): string {
+  const shown: string[] = [];
+  for (const a of spec.axes) shown.push(...a.params);
+  for (const d of spec.derived) shown.push(d.param);
+  if (extra && !shown.includes(extra)) shown.push(extra);
+  const parts = shown.map((p) => `${p}=${raw[p] === undefined ? '(unset)' : String(raw[p])}`);
+  return `task ${index + 1}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** Expand a validated sweep into its deduplicated tasks, in deterministic order. */
+export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): ExpandedTask[] {
+  const ctx = spec.context;
+  const axes = spec.axes;
+  const derived = spec.derived;
+  let engine: EngineName | undefined;
+  const resolveEngine = (): EngineName => (engine ??= options.defaultEngine ?? defaultEngine());
+
+  // Plain keyed stores into a fresh object: measured ~10x faster than object spread here, and the
+  // resulting objects keep fast properties, which makes zod's parse ~3x faster too.
+  const baseKeys = Object.keys(spec.fixed);
+  const baseValues = baseKeys.map((k) => spec.fixed[k]);
+  const defaults = new Map<string, number>();
+  for (const d of derived) {
+    for (const v of d.expression.variables) {
+      const info = PARAMS.get(v.name);
+      if (info?.hasDefault && typeof info.defaultValue === 'number') defaults.set(v.name, info.defaultValue);
+    }
+  }
+
+  const tasks: ExpandedTask[] = [];
+  const seen = new Set<string>();
+  const index = new Array<number>(axes.length).fill(0);
+  const total = spec.size;
+
+  for (let t = 0; t < total; t++) {
+    const raw: Record<string, unknown> = {};
+    for (let b = 0; b < baseKeys.length; b++) raw[baseKeys[b]] = baseValues[b];
+    for (let a = 0; a < axes.length; a++) {
+      const axis = axes[a];
+      const row = axis.values[index[a]];
+      for (let j = 0; j < axis.params.length; j++) raw[axis.params[j]] = row[j];
+    }
+
+    for (const d of derived) {
+      const lookup = (name: string): number => {
+        const v = raw[name];
+        return typeof v === 'number' ? v : (defaults.get(name) as number);
+      };
+      const value = d.expression.evaluate(lookup);
+      if (!Number.isFinite(value)) {
+        throw specError(ctx, d.path, `${JSON.stringify(d.expression.text)} gives ${value} for ${describeTask(spec, raw, t)}`);
+      }
+      raw[d.param] = d.integer ? Math.round(value) + 0 : Number(value.toPrecision(COMPUTED_DIGITS)) + 0;
+    }
+
+    if (raw.engine === undefined || raw.engine === AUTO_ENGINE) raw.engine = resolveEngine();
+
+    // Plain safeParse keeps zod's fast path; parse again with the error map only to word a failure.
+    const parsed = trainConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+      const again = trainConfigSchema.safeParse(raw, { error: zodErrorMap, reportInput: true });
+      const iss = (again.error ?? parsed.error).issues[0];
+      const param = typeof iss.path[0] === 'string' ? iss.path[0] : undefined;
+      const source: PathSegment[] = (param && spec.sources.get(param)) || ['fixed'];
+      const label = param && source[source.length - 1] !== param ? `${param}: ` : '';
+      throw specError(ctx, source, `invalid ${describeTask(spec, raw, t, param)}: ${label}${iss.message}`);
+    }
+    const params: TrainConfig = parsed.data;
+    const key = taskKey(params);
+    if (!seen.has(key)) {
+      seen.add(key);
+      tasks.push({ key, params, cost: estimateCost(params) });
+    }
+
+    for (let a = axes.length - 1; a >= 0; a--) {
+      if (++index[a] < axes[a].values.length) break;
+      index[a] = 0;
+    }
+  }
+  return tasks;
+}
+
+/** Parameters that take more than one value across the tasks, in parameter-schema order. */
+export function varyingParams(tasks: readonly ExpandedTask[]): string[] {
+  if (tasks.length === 0) return [];
+  const first = tasks[0].params as unknown as Record<string, Scalar>;
+  const names = Object.keys(first);
+  return names.filter((n) => tasks.some((t) => (t.params as unknown as Record<string, Scalar>)[n] !== first[n]));
+}
