@@ -16,6 +16,7 @@
  *    stepsDone counts the step that diverged.
  *  - wallMs: the whole task, data loading and evaluations included.
  */
+import { applyLogregEvidence } from '../analysis/evidence.js';
 import type { TrainConfig } from './config.js';
 import { loadTaskData } from './data/index.js';
 import { initParameters } from './init.js';
@@ -132,7 +133,7 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
     if (!last || last.step !== stepsDone) {
       curve.push({ step: stepsDone, trainLoss: tr.loss, testLoss: te.loss, testAccuracy: te.accuracy });
     }
-    return {
+    const result: TrainResult = {
       engine: factory.name,
       engineVersion: factory.version,
       backend: factory.backend,
@@ -145,6 +146,12 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
       wallMs: performance.now() - t0,
       curve,
     };
+    // Bayesian evidence of logistic regression at the minimum of its cost (src/analysis/evidence.ts).
+    if (cfg.model === 'logreg') {
+      applyLogregEvidence(cfg, prep.train, test, result);
+      result.wallMs = performance.now() - t0;
+    }
+    return result;
   } finally {
     kernel.dispose?.();
   }
