@@ -1,9 +1,12 @@
 /**
  * Plain-line progress for pipes, CI and --no-ui: at most one progress line per interval, one line per
- * failure, and a final summary. No colour codes, no cursor movement.
+ * failure, and a final summary (with B_opt per group). No colour codes, no cursor movement. Built on
+ * the same state as the live UI, so its ETA is the same cost-model ETA.
  */
-import type { StateCounts, SweepEvent } from '../scheduler/events.js';
-import { formatDuration } from './format.js';
+import type { SweepEvent } from '../scheduler/events.js';
+import { compactNumber, formatDuration } from './format.js';
+import { fitText } from './fit-text.js';
+import { applyEvent, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
@@ -11,70 +14,64 @@ export interface PlainReporterOptions {
   now?: () => number;
 }
 
+export function progressLine(vm: ViewModel): string {
+  const { done, running, pending, failed } = vm.counts;
+  const rate = vm.tasksPerMinute === null ? '' : `, ${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`;
+  const eta = vm.etaMs !== null && vm.etaMs > 0 ? `, eta ${formatDuration(vm.etaMs)}` : '';
+  return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
+}
+
+/** "B_opt: eps=0.5 -> 32, eps=1 -> 64; fit ..." or null before any result. */
+export function scienceLine(vm: ViewModel): string | null {
+  const s = vm.science;
+  if (s.groups.length === 0) return null;
+  const groups = s.groups.map((g) => `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`).join(', ');
+  return `B_opt (${s.method}): ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
+}
+
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const intervalMs = options.intervalMs ?? 1000;
   const now = options.now ?? Date.now;
-  let counts: StateCounts = { pending: 0, running: 0, done: 0, failed: 0 };
-  let total = 0;
-  let remainingCost = 0;
-  let doneCost = 0;
-  let startedAt = now();
-  let lastLine = 0;
-
-  const progressLine = (): string => {
-    const elapsed = (now() - startedAt) / 1000;
-    const rate = elapsed > 0 ? doneCost / elapsed : 0;
-    const left = remainingCost - doneCost;
-    const eta = rate > 0 && left > 0 ? ` eta ${formatDuration((left / rate) * 1000)}` : '';
-    return `progress: ${counts.done}/${total} done, ${counts.running} running, ${counts.pending} pending, ${counts.failed} failed${eta}`;
-  };
+  const state = createState(now());
+  let lastLine = -Infinity;
 
   return (e: SweepEvent) => {
+    const t = now();
+    applyEvent(state, e, t);
     switch (e.type) {
-      case 'sweep-start':
-        counts = { ...e.counts, running: 0 };
-        total = e.counts.pending + e.counts.running + e.counts.done + e.counts.failed;
-        remainingCost = e.remainingCost;
-        startedAt = now();
-        write(`sweep ${e.sweep}: ${total} tasks (${e.counts.done} already done, ${e.counts.pending} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`);
+      case 'sweep-start': {
+        const c = e.counts;
+        const total = c.pending + c.running + c.done + c.failed;
+        write(
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
+        );
+        lastLine = t;
         return;
-      case 'task-start':
-        counts.pending--;
-        counts.running++;
-        break;
-      case 'task-done':
-        counts.running--;
-        counts.done++;
-        doneCost += e.cost;
-        break;
+      }
       case 'task-retry':
-        counts.running--;
-        counts.pending++;
         write(`retry: task ${e.key.slice(0, 12)} attempt ${e.attempt} failed: ${e.error}`);
-        break;
+        return;
       case 'task-failed':
-        counts.running--;
-        counts.failed++;
-        doneCost += 0;
         write(`failed: task ${e.key.slice(0, 12)} after ${e.attempts} attempts: ${e.error}`);
-        break;
+        return;
       case 'paused':
         write(e.paused ? 'paused: dispatch stopped, running tasks continue' : 'resumed');
         return;
-      case 'sweep-end':
-        counts = e.counts;
+      case 'sweep-end': {
+        const vm = snapshot(state, t);
+        const science = scienceLine(vm);
+        if (science) write(science);
         write(
-          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${total} done, ${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
+          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${vm.total} done, ${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
         );
         return;
-      case 'task-progress':
-        break;
-    }
-    const t = now();
-    if (t - lastLine >= intervalMs) {
-      lastLine = t;
-      write(progressLine());
+      }
+      default:
+        if (t - lastLine >= intervalMs) {
+          lastLine = t;
+          write(progressLine(snapshot(state, t)));
+        }
     }
   };
 }
