@@ -7,6 +7,7 @@ import { BoptError } from '../errors.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
 import { boptVersion } from './version.js';
+import { workerCommand, type WorkerCommandOptions } from '../queue/queue-worker.js';
 
 const program = new Command();
 program
@@ -29,7 +30,10 @@ function addRunOptions(cmd: Command): Command {
     .option('-w, --workers <n>', 'worker threads (default: one per core)', positiveInt('--workers'))
     .option('--retries <n>', 'retries of a failing task before it is marked failed', parseIntOption('--retries'), 2)
     .option('--retry-failed', 'put the failed tasks of the sweep back to pending first', false)
-    .option('--no-ui', 'plain progress lines instead of the live terminal UI');
+    .option('--no-ui', 'plain progress lines instead of the live terminal UI')
+    .option('--queue <url>', 'train on `bopt worker` processes through Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)')
+    .option('--queue-name <name>', 'BullMQ queue name, the same as the workers\' (default: sweeps)')
+    .option('--queue-slots <n>', 'with --queue: jobs kept queued or running at once (default: 64)', positiveInt('--queue-slots'));
 }
 
 let exitCode = 0;
@@ -44,6 +48,17 @@ addRunOptions(program.command('resume').argument('<sweep>', 'name of a stored sw
   .description('continue a stored sweep from the spec saved in the database')
   .action(async (name: string, options: RunOptions) => {
     exitCode = await resumeCommand(name, options);
+  });
+
+program
+  .command('worker')
+  .description('train jobs from a --queue on this machine, until Ctrl-C or SIGTERM (running jobs go back to the queue)')
+  .requiredOption('--queue <url>', 'Redis of the coordinator (redis://[user:pass@]host:port[/db], rediss:// for TLS)')
+  .option('--queue-name <name>', 'BullMQ queue name, the same as the coordinator\'s (default: sweeps)')
+  .option('-w, --workers <n>', 'jobs trained at once, one thread each (default: one per core)', positiveInt('--workers'))
+  .option('--stall-ms <ms>', 'a job whose worker is silent this long goes to another worker (default: 30000)', positiveInt('--stall-ms'))
+  .action(async (options: WorkerCommandOptions) => {
+    exitCode = await workerCommand(options);
   });
 
 program

@@ -8,6 +8,8 @@ import { createPlainReporter } from '../../ui/plain.js';
 import { BoptError } from '../../errors.js';
 import { boptVersion } from '../version.js';
 import { engineNotice } from '../engine-notice.js';
+import { BullmqRunner, storedResultCheck } from '../../queue/bullmq-runner.js';
+import type { TaskRunner } from '../../pool/protocol.js';
 
 export interface RunOptions {
   db?: string;
@@ -15,6 +17,10 @@ export interface RunOptions {
   retries: number;
   retryFailed: boolean;
   ui: boolean;
+  /** redis://... : train on `bopt worker` processes through BullMQ instead of local threads. */
+  queue?: string;
+  queueName?: string;
+  queueSlots?: number;
 }
 
 /** `bopt run FILE`: expand, store idempotently, train what is pending. Returns the process exit code. */
@@ -40,7 +46,13 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
   const notice = engineNotice(sweep);
   if (notice) process.stderr.write(notice + '\n');
   const store = SweepStore.open(resolveDatabasePath(options.db));
-  const runner = new PiscinaRunner({ workers: options.workers });
+  let runner: TaskRunner;
+  try {
+    runner = options.queue ? await queueRunner(sweep, store, options) : new PiscinaRunner({ workers: options.workers });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const coordinator = new Coordinator({
     store,
     sweep,
@@ -90,6 +102,18 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
 async function attachUi(coordinator: Coordinator, _wantUi: boolean): Promise<() => Promise<void>> {
   const off = coordinator.onEvent(createPlainReporter());
   return async () => off();
+}
+
+/** --queue: the coordinator trains nothing itself; BullMQ jobs go to `bopt worker` processes. */
+async function queueRunner(sweep: LoadedSweep, store: SweepStore, options: RunOptions): Promise<TaskRunner> {
+  if (options.workers !== undefined) throw new BoptError('--workers sets local threads; with --queue, set threads on each `bopt worker` and jobs in flight with --queue-slots');
+  return BullmqRunner.connect({
+    url: options.queue!,
+    queueName: options.queueName,
+    slots: options.queueSlots,
+    sweep: sweep.name,
+    isStored: storedResultCheck(store),
+  });
 }
 
 export function parseIntOption(name: string) {
