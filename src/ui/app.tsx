@@ -80,8 +80,7 @@ export function App(props: AppProps) {
   useInput(
     (input, key) => {
       if (key.tab) {
-        const i = PANELS.indexOf(panel);
-        setPanel(PANELS[(i + (key.shift ? PANELS.length - 1 : 1)) % PANELS.length]!);
+        setPanel((current) => PANELS[(PANELS.indexOf(current) + (key.shift ? PANELS.length - 1 : 1)) % PANELS.length]!);
       } else if (input === 'q' || (key.ctrl && input === 'c')) props.onQuit?.();
       else if (input === 'p' && !readOnly) props.onTogglePause?.();
     },

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { render } from 'ink-testing-library';
+import { App } from '../../src/ui/app.js';
+import { mountLiveUi, type UiSource } from '../../src/ui/live.js';
+import { reduce, type ViewModel } from '../../src/ui/state.js';
+import type { SweepEvent } from '../../src/scheduler/events.js';
+import { params, sweepEvents } from './events.js';
+
+const ESC = /\x1b\[/;
+const vm = reduce(sweepEvents(), 60_000, 0);
+
+test('overview frame: header, counts, throughput, ETA, workers, B_opt chart marks and the failure', () => {
+  const r = render(<App vm={vm} color={false} columns={100} rows={40} />);
+  const frame = r.lastFrame()!;
+  r.unmount();
+  assert.match(frame, /fig5-lr/);
+  assert.match(frame, /db \/tmp\/ui\.sqlite · engine reference · 2 workers/);
+  assert.match(frame, /done 18\/21 · running 2 · pending 0 · failed 1/);
+  assert.match(frame, /18 tasks\/min · ETA 10\.9s/);
+  assert.match(frame, /w0 .* 250\/1000 +loss 0\.250 +B=256 eps=2/);
+  assert.match(frame, /w1 .* 500\/1000 +loss 1\.250/);
+  assert.match(frame, /B_opt +o +x/, 'B_opt markers of the groups under the axis');
+  assert.match(frame, /o eps=0\.5: B_opt 32/);
+  assert.match(frame, /fit B_opt = k·eps/);
+  assert.match(frame, /✗ kfail failed after 3: loss became NaN at step 17/);
+  assert.doesNotMatch(frame, ESC, 'NO_COLOR: no escape codes');
+});
+
+test('every width from 60 to 200 lays out without wrapping and within the terminal height', () => {
+  for (const columns of [60, 80, 100, 120, 160, 200]) {
+    for (const rows of [24, 40, 60]) {
+      for (const panel of ['overview', 'science', 'failures'] as const) {
+        const r = render(<App vm={vm} color={false} columns={columns} rows={rows} initialPanel={panel} />);
+        const lines = r.lastFrame()!.split('\n');
+        r.unmount();
+        assert.ok(lines.length < rows, `${columns}x${rows} ${panel}: ${lines.length} lines`);
+        for (const l of lines) assert.ok([...l].length < columns, `${columns}x${rows} ${panel}: ${JSON.stringify(l)}`);
+        assert.match(lines[0]!, /fig5-lr/);
+      }
+    }
+  }
+});
+
+test('keys: tab switches panels, p toggles pause, q quits', async () => {
+  let quits = 0;
+  let pauses = 0;
+  const r = render(<App vm={vm} color={false} columns={100} rows={40} onQuit={() => quits++} onTogglePause={() => pauses++} />);
+  assert.match(r.lastFrame()!, /\[overview\]/);
+  await sleep(20);
+  r.stdin.write('\t');
+  await sleep(20);
+  assert.match(r.lastFrame()!, /\[science\]/);
+  assert.match(r.lastFrame()!, /test accuracy vs log B by eps/);
+  r.stdin.write('\t');
+  await sleep(20);
+  assert.match(r.lastFrame()!, /\[failures \(1\)\]/);
+  assert.match(r.lastFrame()!, /loss became NaN at step 17/);
+  r.stdin.write('p');
+  r.stdin.write('q');
+  await sleep(20);
+  r.unmount();
+  assert.equal(pauses, 1);
+  assert.equal(quits, 1);
+});
+
+test('paused phase is shown; with colour the active tab is highlighted instead of bracketed', () => {
+  const paused = reduce([...sweepEvents(), { type: 'paused', paused: true }], 60_000, 0);
+  const r = render(<App vm={paused} color columns={100} rows={40} />);
+  const frame = r.lastFrame()!;
+  r.unmount();
+  assert.doesNotMatch(frame, /\[overview\]/);
+  assert.match(frame, /paused/);
+  assert.match(frame, /ETA paused/);
+  assert.match(frame, /p resume/);
+});
+
+class FakeSource implements UiSource {
+  private readonly emitter = new EventEmitter();
+  isPaused = false;
+  interrupted = 0;
+  onEvent(listener: (e: SweepEvent) => void) {
+    this.emitter.on('e', listener);
+    return () => void this.emitter.off('e', listener);
+  }
+  emit(e: SweepEvent) {
+    this.emitter.emit('e', e);
+  }
+  interrupt() {
+    this.interrupted++;
+  }
+  setPaused(p: boolean) {
+    this.isPaused = p;
+    this.emit({ type: 'paused', paused: p });
+  }
+}
+
+function fakeTty(): NodeJS.WriteStream & { writes: number } {
+  const s = Object.assign(new EventEmitter(), {
+    columns: 120,
+    rows: 40,
+    isTTY: true,
+    writes: 0,
+    write(_chunk: string) {
+      s.writes++;
+      return true;
+    },
+  });
+  return s as unknown as NodeJS.WriteStream & { writes: number };
+}
+
+test('mountLiveUi draws at most ~5 frames a second however many events arrive, and a final frame', async () => {
+  const source = new FakeSource();
+  const frames: ViewModel[] = [];
+  const stdout = fakeTty();
+  const detach = mountLiveUi(source, { stdout, color: false, onFrame: (v) => frames.push(v) });
+  const events = sweepEvents();
+  const started = Date.now();
+  // ~1 s of a flood: 21 tasks' events replayed, plus thousands of progress events.
+  source.emit(events[0]!);
+  const p = params();
+  source.emit({ type: 'task-start', key: 'flood', params: p, worker: 0, attempt: 1, cost: 1 });
+  while (Date.now() - started < 1000) {
+    for (let i = 0; i < 2000; i++) source.emit({ type: 'task-progress', key: 'flood', worker: 0, step: i, totalSteps: 2000, loss: 1 });
+    await sleep(5);
+  }
+  source.emit({ type: 'task-done', key: 'flood', params: p, worker: 0, cost: 1, testAccuracy: 0.9, trainAccuracy: 1, diverged: false, wallMs: 1 });
+  source.emit({ type: 'sweep-end', counts: { pending: 20, running: 0, done: 1, failed: 0 }, reason: 'interrupted', wallMs: 1000 });
+  await detach();
+  assert.ok(frames.length >= 3 && frames.length <= 8, `${frames.length} frames in ~1 s`);
+  const last = frames.at(-1)!;
+  assert.equal(last.phase, 'interrupted');
+  assert.equal(last.counts.done, 1);
+});
