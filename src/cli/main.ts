@@ -62,6 +62,18 @@ program
   });
 
 program
+  .command('watch')
+  .argument('[sweep]', 'sweep name (default: the one a coordinator is running, else the last updated)')
+  .description('the live UI of a sweep another process is running, read-only from the database')
+  .addOption(dbOption())
+  .option('--interval <ms>', 'poll period', positiveInt('--interval'), 500)
+  .option('--no-ui', 'plain progress lines instead of the live terminal UI')
+  .action(async (name: string | undefined, options: { db?: string; ui: boolean; interval: number }) => {
+    const { watchCommand } = await import('../ui/watch.js');
+    exitCode = await watchCommand(name, options);
+  });
+
+program
   .command('status')
   .argument('[sweep]', 'sweep name (default: all)')
   .description('task counts by state, recent throughput and ETA')

@@ -98,8 +98,16 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
   return 0;
 }
 
-/** Progress output; the live terminal UI plugs in here. Returns a function that detaches it. */
-async function attachUi(coordinator: Coordinator, _wantUi: boolean): Promise<() => Promise<void>> {
+/**
+ * Progress output: the live Ink UI when stdout is a terminal (and --no-ui was not given), plain lines
+ * otherwise. Returns a function that detaches it. q in the UI goes through the same SIGINT handler as
+ * Ctrl-C (a first one stops gracefully, a second exits).
+ */
+async function attachUi(coordinator: Coordinator, wantUi: boolean): Promise<() => Promise<void>> {
+  if (wantUi && process.stdout.isTTY && process.env.TERM !== 'dumb') {
+    const { mountLiveUi } = await import('../../ui/live.js');
+    return mountLiveUi(coordinator, { onQuit: () => process.kill(process.pid, 'SIGINT') });
+  }
   const off = coordinator.onEvent(createPlainReporter());
   return async () => off();
 }
