@@ -21,7 +21,7 @@ import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } fro
 import { boptVersion as currentBoptVersion } from '../cli/version.js';
 import { BoptError } from '../errors.js';
 import type { SweepStore } from '../storage/store.js';
-import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, readyOrFail, type QueueEndpoint } from './connection.js';
+import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, ConnectWatch, preflight, type QueueEndpoint } from './connection.js';
 import { JOB_NAME, decodeOutcome, type QueueJobData } from './protocol.js';
 
 export interface BullmqRunnerOptions {
@@ -68,7 +68,7 @@ export class BullmqRunner implements TaskRunner {
   private readonly raisedListeners = new WeakSet<AbortSignal>();
   private readonly boptVersion: string;
   private readonly origin = `${hostname()}:${process.pid}`;
-  private lastError: Error | null = null;
+  private readonly connecting: ConnectWatch;
   private lastErrorPrinted = 0;
   private connected = false;
   private watchdog: NodeJS.Timeout | null = null;
@@ -76,12 +76,11 @@ export class BullmqRunner implements TaskRunner {
 
   /** Connect (failing with a one-line error if Redis cannot be reached) and clean up leftovers. */
   static async connect(options: BullmqRunnerOptions): Promise<BullmqRunner> {
+    await preflight(parseQueueUrl(options.url), options.connectTimeoutMs ?? 10_000);
     const runner = new BullmqRunner(options);
     try {
-      await readyOrFail(
+      await runner.connecting.ready(
         Promise.all([runner.queue.waitUntilReady(), runner.events.waitUntilReady()]),
-        runner.endpoint,
-        () => runner.lastError,
         options.connectTimeoutMs ?? 10_000,
       );
       runner.connected = true;
@@ -95,6 +94,7 @@ export class BullmqRunner implements TaskRunner {
 
   private constructor(private readonly options: BullmqRunnerOptions) {
     this.endpoint = parseQueueUrl(options.url);
+    this.connecting = new ConnectWatch(this.endpoint);
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.slots = options.slots ?? DEFAULT_QUEUE_SLOTS;
     if (!Number.isInteger(this.slots) || this.slots < 1) throw new BoptError(`--queue-slots: expected a positive integer, got ${this.slots}`);
@@ -287,7 +287,7 @@ export class BullmqRunner implements TaskRunner {
   }
 
   private noteError(e: Error): void {
-    this.lastError = e;
+    this.connecting.note(e);
     const now = Date.now();
     if (!this.connected || this.closed || now - this.lastErrorPrinted < 10_000) return;
     this.lastErrorPrinted = now;

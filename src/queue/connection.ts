@@ -3,6 +3,7 @@
  * ioredis reconnect loop. Also the queue name and the key prefix bopt uses in Redis.
  */
 import type { QueueBaseOptions, RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import { BoptError } from '../errors.js';
 
 export const QUEUE_URL_FORMS = 'redis://[user:pass@]host:port[/db] or rediss://... (TLS)';
@@ -77,28 +78,73 @@ function redact(raw: string): string {
 }
 
 /**
- * Wait until `ready` resolves, or fail with a one-line error after `timeoutMs` naming the endpoint
- * and the last connection error seen (BullMQ and ioredis otherwise retry forever in silence).
+ * One connection that does not retry: PING, then quit. A refused connection, an unknown host or a bad
+ * password is a one-line BoptError at once. (Done before any BullMQ object exists, because closing a
+ * BullMQ connection that never connected leaves an unhandled rejection behind in BullMQ 5.)
  */
-export async function readyOrFail(
-  ready: Promise<unknown>,
-  endpoint: QueueEndpoint,
-  lastError: () => Error | null,
-  timeoutMs: number,
-): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = lastError();
-      reject(new BoptError(`cannot reach Redis at ${endpoint.display}: ${e ? e.message : `no answer in ${timeoutMs} ms`}`));
-    }, timeoutMs);
+export async function preflight(endpoint: QueueEndpoint, timeoutMs: number): Promise<void> {
+  const client = new Redis({
+    ...endpoint.redis,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
   });
+  let last: Error | null = null;
+  client.on('error', (e: Error) => (last = e));
   try {
-    await Promise.race([ready, timeout]);
+    await client.connect();
+    await client.ping();
   } catch (e) {
-    if (e instanceof BoptError) throw e;
-    throw new BoptError(`cannot use Redis at ${endpoint.display}: ${e instanceof Error ? e.message : String(e)}`);
+    const err = last ?? (e as Error);
+    throw new BoptError(`cannot reach Redis at ${endpoint.display}: ${err.message || (err as NodeJS.ErrnoException).code || 'connection failed'}`);
   } finally {
-    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** Connection errors that will not go away by retrying a few seconds: fail at once on them. */
+const DEFINITIVE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|WRONGPASS|NOAUTH|NOPERM|invalid password|certificate/i;
+
+/**
+ * Watches the 'error' events of BullMQ objects while they connect: ready() resolves when `ready`
+ * does, or fails with a one-line error naming the endpoint on a definitive error (connection refused,
+ * unknown host, bad password) or after `timeoutMs` (BullMQ and ioredis otherwise retry forever).
+ */
+export class ConnectWatch {
+  private last: Error | null = null;
+  private fail: ((e: Error) => void) | null = null;
+
+  constructor(private readonly endpoint: QueueEndpoint) {}
+
+  /** Give every error event here; returns whether it happened while connecting. */
+  note(e: Error): boolean {
+    this.last = e;
+    if (!this.fail) return false;
+    if (DEFINITIVE.test(`${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`)) this.fail(this.error());
+    return true;
+  }
+
+  async ready(ready: Promise<unknown>, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      this.fail = reject;
+      timer = setTimeout(() => reject(this.error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([ready, failed]);
+    } catch (e) {
+      if (e instanceof BoptError) throw e;
+      throw new BoptError(`cannot use Redis at ${this.endpoint.display}: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.fail = null;
+      clearTimeout(timer);
+    }
+  }
+
+  private error(fallback = 'connection failed'): BoptError {
+    const why = this.last ? this.last.message || (this.last as NodeJS.ErrnoException).code || fallback : fallback;
+    return new BoptError(`cannot reach Redis at ${this.endpoint.display}: ${why}`);
   }
 }

@@ -18,7 +18,7 @@ import { PiscinaRunner } from '../pool/piscina-runner.js';
 import type { JobProgress } from '../pool/protocol.js';
 import { boptVersion as currentBoptVersion } from '../cli/version.js';
 import { BoptError } from '../errors.js';
-import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, readyOrFail, type QueueEndpoint } from './connection.js';
+import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, ConnectWatch, preflight, type QueueEndpoint } from './connection.js';
 import { encodeNonFinite, localVersions, versionRefusal, type QueueJobData } from './protocol.js';
 
 export interface QueueWorkerOptions {
@@ -59,23 +59,24 @@ export class QueueWorker {
   private readonly versions;
   private readonly log: (line: string) => void;
   private stopping: Promise<void> | null = null;
-  private lastError: Error | null = null;
+  private readonly connecting: ConnectWatch;
   private lastErrorPrinted = 0;
 
   static async start(options: QueueWorkerOptions): Promise<QueueWorker> {
+    await preflight(parseQueueUrl(options.url), options.connectTimeoutMs ?? 10_000);
     const w = new QueueWorker(options);
     try {
-      await readyOrFail(w.worker.waitUntilReady(), w.endpoint, () => w.lastError, options.connectTimeoutMs ?? 10_000);
+      await w.connecting.ready(w.worker.waitUntilReady(), options.connectTimeoutMs ?? 10_000);
     } catch (e) {
       await w.stop(true).catch(() => undefined);
       throw e;
     }
-    w.lastErrorPrinted = 0;
     return w;
   }
 
   private constructor(options: QueueWorkerOptions) {
     this.endpoint = parseQueueUrl(options.url);
+    this.connecting = new ConnectWatch(this.endpoint);
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.concurrency = options.workers ?? availableParallelism();
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new BoptError(`--workers: expected a positive integer, got ${this.concurrency}`);
@@ -84,10 +85,10 @@ export class QueueWorker {
     this.versions = localVersions(options.boptVersion ?? currentBoptVersion());
     this.log = options.log ?? ((line) => process.stderr.write(`bopt worker: ${line}\n`));
     this.pool = new PiscinaRunner({ workers: this.concurrency, progressIntervalMs: options.progressIntervalMs ?? 500 });
-    // Before connecting: a failed connection attempt must find its 'error' listener in place.
-    this.lastErrorPrinted = Date.now();
     this.worker = new Worker<QueueJobData>(this.queueName, (job, token, signal) => this.process(job, token, signal), {
       ...bullmqOptions(this.endpoint),
+      // Shown as the job's processedBy: which machine and process holds a running job.
+      name: this.name,
       concurrency: this.concurrency,
       lockDuration: stallMs,
       stalledInterval: stallMs,
@@ -153,7 +154,7 @@ export class QueueWorker {
   }
 
   private noteError(e: Error): void {
-    this.lastError = e;
+    if (this.connecting.note(e)) return;
     const now = Date.now();
     if (now - this.lastErrorPrinted < 10_000) return;
     this.lastErrorPrinted = now;
