@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { collapseScore, estimateBopt, fitQuadratic, fitSweep, rng32, sweptParameter, type RunRow } from '../../src/analysis/fit.js';
+
+const BATCHES = [1, 3, 10, 30, 100, 300, 1000];
+
+/** Accuracy peaked at ln B* with curvature c, plus Gaussian noise of size `noise` per seed. */
+function synthetic(bStar: (lr: number) => number, lrs: number[], seeds: number, noise: number, seed = 3): RunRow[] {
+  const rand = rng32(seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const rows: RunRow[] = [];
+  for (const lr of lrs) {
+    for (let s = 0; s < seeds; s++) {
+      const offset = noise * gauss() * 0.5; // a per-seed shift shared by every B (as a data subset would be)
+      for (const b of BATCHES) {
+        const acc = 0.9 - 0.02 * (Math.log(b) - Math.log(bStar(lr))) ** 2 + offset + noise * gauss();
+        rows.push({ lr, batch_size: b, n_train: 1000, momentum: 0.9, seed: s, test_accuracy: acc });
+      }
+    }
+  }
+  return rows;
+}
+
+describe('B_opt fits', () => {
+  it('quadratic least squares recovers exact coefficients', () => {
+    const c = fitQuadratic([0, 1, 2, 3], [1, 0, 1, 4])!;
+    assert.ok(Math.abs(c[0] - 1) < 1e-9 && Math.abs(c[1] + 2) < 1e-9 && Math.abs(c[2] - 1) < 1e-9);
+  });
+
+  it('parabola in log B recovers B_opt exactly from noiseless data, even between grid points', () => {
+    const means = BATCHES.map((b) => 0.9 - 0.02 * (Math.log(b) - Math.log(47)) ** 2);
+    const e = estimateBopt(BATCHES, means);
+    assert.equal(e.method, 'parabola');
+    assert.ok(Math.abs(e.value - 47) < 1e-6, String(e.value));
+  });
+
+  it('a peak at the end of the grid falls back to the grid point', () => {
+    const e = estimateBopt(BATCHES, BATCHES.map((b) => -b));
+    assert.deepEqual(e, { value: 1, method: 'grid' });
+  });
+
+  it('noisy seeds: the estimate is near the truth and the bootstrap interval contains it', () => {
+    const rows = synthetic(() => 40, [1], 8, 0.004);
+    const f = fitSweep(rows, { bootstrap: 500 });
+    const g = f.groups[0];
+    assert.equal(f.groupParam, null);
+    assert.equal(g.seeds, 8);
+    assert.equal(g.interiorPeak, true);
+    assert.ok(g.bOpt > 20 && g.bOpt < 80, String(g.bOpt));
+    assert.ok(g.bOptLo! <= 40 && 40 <= g.bOptHi!, `${g.bOptLo} ${g.bOptHi}`);
+    assert.equal(g.bOptGrid, 30);
+    assert.equal(g.gridLo, 10);
+    assert.equal(g.gridHi, 100);
+    assert.ok(Math.abs(g.gOpt - (1 * (1000 / g.bOpt - 1)) / 0.1) < 1e-9);
+    assert.ok(g.gOptLo! <= g.gOpt && g.gOpt <= g.gOptHi!);
+  });
+
+  it('proportional fit: exponent 1, slope k and R² = 1 on exact data; bootstrap interval contains 1', () => {
+    const lrs = [0.1, 0.3, 1, 3];
+    const exact = fitSweep(synthetic((lr) => 30 * lr, lrs, 3, 0), { bootstrap: 200 });
+    assert.equal(exact.groupParam, 'lr');
+    const l = exact.line!;
+    assert.equal(l.against, 'eps');
+    assert.ok(Math.abs(l.exponent - 1) < 1e-6, String(l.exponent));
+    assert.ok(Math.abs(l.slope - 30) < 1e-4);
+    assert.ok(Math.abs(l.r2 - 1) < 1e-9);
+    assert.ok(Math.abs(l.spearman - 1) < 1e-12);
+    assert.ok(exact.gOptCv! < 0.1); // g = eps(N/B − 1)/(1 − m) ≈ constant
+    const noisy = fitSweep(synthetic((lr) => 30 * lr, lrs, 6, 0.003, 9), { bootstrap: 300 }).line!;
+    assert.ok(noisy.exponentBootLo! <= 1 && 1 <= noisy.exponentBootHi!, `${noisy.exponentBootLo} ${noisy.exponentBootHi}`);
+    assert.ok(noisy.exponentLo! < noisy.exponent && noisy.exponent < noisy.exponentHi!);
+  });
+
+  it('groups by N and by momentum, fitted against N and 1/(1−m)', () => {
+    const rows: RunRow[] = [];
+    for (const m of [0, 0.5, 0.9]) {
+      for (const b of BATCHES) rows.push({ lr: 1, batch_size: b, n_train: 1000, momentum: m, seed: 0, test_accuracy: -((Math.log(b) - Math.log(5 / (1 - m))) ** 2) });
+    }
+    const f = fitSweep(rows, { bootstrap: 0 });
+    assert.equal(f.groupParam, 'momentum');
+    assert.equal(f.line!.against, '1/(1-m)');
+    assert.ok(Math.abs(f.line!.exponent - 1) < 1e-6);
+    assert.equal(f.groups[0].bOptLo, null); // one seed: no bootstrap
+    assert.throws(() => sweptParameter([...rows, { ...rows[0], lr: 2 }]), /more than one/);
+  });
+
+  it('collapse: accuracy that depends on g only is explained better by ln g than by ln B', () => {
+    const rows: RunRow[] = [];
+    for (const lr of [0.1, 1, 10]) {
+      for (const b of [1, 3, 10, 30, 100, 300]) {
+        const g = (lr * (1000 / b - 1)) / 0.1;
+        rows.push({ lr, batch_size: b, n_train: 1000, momentum: 0.9, seed: 0, test_accuracy: 0.9 - 0.01 * (Math.log(g) - 6) ** 2 });
+      }
+    }
+    const c = collapseScore(rows)!;
+    assert.ok(c.r2NoiseScale > 0.99 && c.r2BatchSize < c.r2NoiseScale, JSON.stringify(c));
+  });
+});
