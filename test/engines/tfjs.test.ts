@@ -2,8 +2,8 @@
  * The tfjs engine against the reference engine: same initial weights, same batches, 50 steps, for
  * each model, with and without momentum and L2. Float32 op order differs between the two (tf sums
  * in its own order, the reference accumulates per example and updates in float64 before rounding),
- * so agreement is measured as a norm-based relative error: |a − b| / |b| over the whole parameter
- * vector, and per step for the batch loss. Also: no tensor leak over many steps, the backend string,
+ * so agreement is measured as a norm-based relative error |a − b| / |b|: over the whole parameter
+ * vector after 50 steps, and over the vector of the 50 batch losses. Also: no tensor leak over many steps, the backend string,
  * and a short training run through the shared driver and the registry.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
 import { loadTfjsEngine } from '../../src/engines/tfjs/index.js';
 import { loadTf } from '../../src/engines/tfjs/backend.js';
 
-/** Tolerance of the relative errors (parameters after 50 steps, and every batch loss). */
+/** Tolerance of the relative errors (parameters after 50 steps, the 50 batch losses, evaluation loss). */
 const TOLERANCE = 1e-4;
 const STEPS = 50;
 
@@ -59,14 +59,17 @@ function compare(tfjs: KernelFactory, shape: ModelShape, data: Dataset, options:
     tfk.setParameters(init);
     assert.deepEqual(tfk.getParameters(), init, 'parameters round-trip through the tf variables');
     const batches = batchSequence(5, data.n, batch);
-    let lossErr = 0;
+    // The batch losses of the 50 steps as one vector: a single example's loss can fall to ~1e-9,
+    // where float32 cancellation (logsumexp − z_y) makes a per-step relative error meaningless.
+    const lossRef = new Float32Array(STEPS);
+    const lossTf = new Float32Array(STEPS);
     for (let s = 0; s < STEPS; s++) {
       const rows = batches.next().value;
-      const lr = ref.step(rows);
-      const lt = tfk.step(rows);
-      assert.ok(Number.isFinite(lt), `step ${s}: loss ${lt}`);
-      lossErr = Math.max(lossErr, Math.abs(lt - lr) / Math.abs(lr));
+      lossRef[s] = ref.step(rows);
+      lossTf[s] = tfk.step(rows);
+      assert.ok(Number.isFinite(lossTf[s]), `step ${s}: loss ${lossTf[s]}`);
     }
+    const lossErr = relativeError(lossTf, lossRef);
     const er = ref.evaluate(data);
     const et = tfk.evaluate(data);
     assert.equal(et.accuracy, er.accuracy, 'evaluation accuracy');
@@ -99,7 +102,7 @@ describe('tfjs agrees with the reference over 50 steps', () => {
       for (const l2 of [0, 0.01]) {
         it(`${name}, m = ${momentum}, l2 = ${l2}`, () => {
           const data = toyData(80, shape.inputs, shape.classes);
-          for (const batch of [8, 80]) {
+          for (const batch of [1, 8, 80]) {
             const a = compare(tfjs, shape, data, { lr, momentum, l2 }, batch);
             report.push(`${tfjs.backend} ${name} m=${momentum} l2=${l2} B=${batch}: params ${a.params.toExponential(2)}, loss ${a.loss.toExponential(2)}, eval ${a.eval.toExponential(2)}`);
             assert.ok(a.params <= TOLERANCE, `B=${batch}: parameter relative error ${a.params}`);
@@ -135,7 +138,10 @@ describe('tfjs kernel', () => {
     const kernel = tfjs.createKernel(shape, data, { lr: 0.05, momentum: 0.9, l2: 0.001 });
     kernel.setParameters(initParameters(shape, stream(1, 'init')));
     const batches = batchSequence(2, data.n, 10);
+    const all = Int32Array.from({ length: data.n }, (_, i) => i);
     kernel.step(batches.next().value);
+    kernel.step(all); // the full-batch path (may cache the transposed training set)
+    kernel.step(Int32Array.from([7])); // the single-example path
     kernel.evaluate(data);
     const held = tf.memory().numTensors;
     for (let s = 0; s < 1000; s++) {
@@ -147,7 +153,8 @@ describe('tfjs kernel', () => {
         kernel.setParameters(kernel.getParameters());
       }
     }
-    kernel.step(Int32Array.from({ length: data.n }, (_, i) => i)); // the full-batch path
+    kernel.step(all);
+    kernel.step(Int32Array.from([3]));
     assert.equal(tf.memory().numTensors, held, 'tensors held after 1000 steps');
     kernel.dispose?.();
     assert.equal(tf.memory().numTensors, base, 'tensors held after dispose');

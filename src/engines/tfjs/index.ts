@@ -28,7 +28,7 @@ export function loadTfjsEngine(): Promise<TfjsKernelFactory> {
       backend,
       notes,
       createKernel(shape: ModelShape, train: Dataset, options: KernelOptions): Kernel {
-        return new TfjsKernel(tf, shape, train, options);
+        return new TfjsKernel(tf, shape, train, options, { explicitTranspose: backend === 'tfjs-wasm' });
       },
     }));
     factory.catch(() => {

@@ -4,7 +4,13 @@
  *
  * Parameters are tf.Variables in the shared layout's semantics: W [inputs × classes] row-major is a
  * 2-D tensor [inputs, classes]; the MLP has W1 [inputs, hidden], b1 [hidden], W2 [hidden, classes],
- * b2 [classes]. The training inputs and targets stay on the backend; a step gathers its rows.
+ * b2 [classes]. The training set also stays on the backend, for full-batch steps and evaluation.
+ *
+ * Measured on the wasm backend (tfjs 4.22, see the engine report): tf.gather of 100 MNIST rows costs
+ * ~7 ms, copying them in JavaScript and uploading ~0.1 ms, so a minibatch is assembled in JS. And
+ * wasm's matMul with transposeA/transposeB falls off XNNPACK onto a slow loop (10-100× slower), so on
+ * wasm the operand is transposed explicitly first (`explicitTranspose`); tfjs-node's native MatMul
+ * takes the flags as they are.
  *
  * Update, exactly as the reference (TensorFlow's momentum form, L2 on weights AND biases):
  *   g = mean-CE gradient + l2·w;  A ← m·A + g;  w ← w − lr·A
@@ -39,6 +45,11 @@ function blocksOf(s: ModelShape): Block[] {
   });
 }
 
+export interface TfjsKernelTuning {
+  /** Transpose operands with tf.transpose instead of matMul's transpose flags (wasm). */
+  explicitTranspose: boolean;
+}
+
 export class TfjsKernel implements Kernel {
   private readonly blocks: Block[];
   /** [W, b] (linear) or [W1, b1, W2, b2] (mlp). */
@@ -47,6 +58,8 @@ export class TfjsKernel implements Kernel {
   private readonly velocity: Variable[];
   /** Training inputs [n, d]. */
   private readonly trainX: Tensor2D;
+  /** Its transpose [d, n], made on the first full-batch step when transposing explicitly. */
+  private trainXT: Tensor2D | undefined;
   /** Training targets: one-hot [n, classes] (softmax) or 0/1 [n, 1] (sigmoid), float32. */
   private readonly trainT: Tensor2D;
   private readonly lr: Scalar;
@@ -59,6 +72,7 @@ export class TfjsKernel implements Kernel {
     readonly shape: ModelShape,
     private readonly train: Dataset,
     private readonly options: KernelOptions,
+    private readonly tuning: TfjsKernelTuning = { explicitTranspose: false },
   ) {
     if (train.d !== shape.inputs) throw new Error(`training data has ${train.d} inputs, the model ${shape.inputs}`);
     if (shape.model === 'mlp' && !(shape.hidden > 0)) throw new Error('mlp needs hidden > 0');
@@ -152,6 +166,38 @@ export class TfjsKernel implements Kernel {
     return { ce, dz: withGrad ? (tf.sub(tf.exp(tf.sub(z, lse)), t) as Tensor2D) : undefined };
   }
 
+  /** aᵀ·b. A single row is an outer product, done as a broadcast multiply (exact, and fastest). */
+  private matMulTA(a: Tensor2D, b: Tensor2D, aT?: Tensor2D): Tensor2D {
+    const { tf } = this;
+    if (a.shape[0] === 1) return tf.mul(a.reshape([a.shape[1], 1]), b) as Tensor2D;
+    if (aT) return tf.matMul(aT, b);
+    return this.tuning.explicitTranspose ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, b, true, false);
+  }
+
+  /** a·bᵀ. */
+  private matMulTB(a: Tensor2D, b: Tensor2D): Tensor2D {
+    const { tf } = this;
+    return this.tuning.explicitTranspose ? tf.matMul(a, tf.transpose(b)) : tf.matMul(a, b, false, true);
+  }
+
+  /** Inputs [B, d] and targets of the batch rows, copied in JavaScript and uploaded. */
+  private uploadBatch(batch: Int32Array): { x: Tensor2D; t: Tensor2D } {
+    const { tf } = this;
+    const { x: X, y: Y, d } = this.train;
+    const B = batch.length;
+    const C = this.shape.classes;
+    // Fresh arrays: the cpu backend keeps the array it is given instead of copying it.
+    const xb = new Float32Array(B * d);
+    const tb = new Float32Array(B * C);
+    for (let b = 0; b < B; b++) {
+      const row = batch[b];
+      xb.set(X.subarray(row * d, row * d + d), b * d);
+      if (C === 1) tb[b] = Y[row];
+      else tb[b * C + Y[row]] = 1;
+    }
+    return { x: tf.tensor2d(xb, [B, d], 'float32'), t: tf.tensor2d(tb, [B, C], 'float32') };
+  }
+
   step(batch: Int32Array): number {
     this.alive();
     const B = batch.length;
@@ -164,31 +210,29 @@ export class TfjsKernel implements Kernel {
       if (row !== b) inOrder = false;
     }
     const { tf } = this;
+    // Full-batch runs use the whole training set in order: it is already on the backend.
+    if (inOrder && this.tuning.explicitTranspose && B > 1 && !this.trainXT) {
+      this.trainXT = tf.transpose(this.trainX);
+    }
     const loss = tf.tidy(() => {
-      let x = this.trainX;
-      let t = this.trainT;
-      if (!inOrder) {
-        // Full-batch runs use the whole training set in order: no gather needed.
-        const idx = tf.tensor1d(batch, 'int32');
-        x = tf.gather(this.trainX, idx);
-        t = tf.gather(this.trainT, idx);
-      }
+      const { x, t } = inOrder ? { x: this.trainX, t: this.trainT } : this.uploadBatch(batch);
+      const xT = inOrder ? this.trainXT : undefined;
       const { z, h } = this.forward(x);
       const { ce, dz } = this.crossEntropy(z, t, true);
       const lossMean = tf.mean(ce);
-      const dZ = tf.div(dz!, B); // gradient of the batch MEAN
+      const dZ = tf.div(dz!, B) as Tensor2D; // gradient of the batch MEAN
       let grads: Tensor[];
       if (this.shape.model === 'mlp') {
-        const w2 = this.params[2];
-        const dW2 = tf.matMul(h!, dZ, true, false);
+        const w2 = this.params[2] as Tensor2D;
+        const dW2 = this.matMulTA(h!, dZ);
         const db2 = tf.sum(dZ, 0);
         // Back through ReLU: units with h = 0 get no gradient (as in the reference).
-        const dH = tf.mul(tf.matMul(dZ, w2 as Tensor2D, false, true), tf.step(h!));
-        const dW1 = tf.matMul(x, dH, true, false);
+        const dH = tf.mul(this.matMulTB(dZ, w2), tf.step(h!)) as Tensor2D;
+        const dW1 = this.matMulTA(x, dH, xT);
         const db1 = tf.sum(dH, 0);
         grads = [dW1, db1, dW2, db2];
       } else {
-        grads = [tf.matMul(x, dZ, true, false), tf.sum(dZ, 0)];
+        grads = [this.matMulTA(x, dZ, xT), tf.sum(dZ, 0)];
       }
       const { momentum, l2 } = this.options;
       this.params.forEach((p, i) => {
@@ -245,5 +289,6 @@ export class TfjsKernel implements Kernel {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.params, ...this.velocity, this.trainX, this.trainT, this.lr, this.momentum, this.l2]) t.dispose();
+    this.trainXT?.dispose();
   }
 }
