@@ -1,0 +1,587 @@
+#include "kernel.hpp"
+
+#include <algorithm>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define BOPT_X86 1
+#endif
+
+namespace bopt {
+
+namespace {
+
+// Flush denormals to zero (FTZ) and treat denormal inputs as zero (DAZ) while a kernel call runs, and
+// restore the caller's state after: JavaScript in the same thread keeps IEEE semantics. Denormals made
+// B = 1 with momentum 10x slower (the decaying momentum buffers of untouched rows go subnormal).
+struct DenormalGuard {
+#ifdef BOPT_X86
+  unsigned saved;
+  DenormalGuard() : saved(_mm_getcsr()) { _mm_setcsr(saved | 0x8040u); }
+  ~DenormalGuard() { _mm_setcsr(saved); }
+#endif
+};
+
+inline int roundUp8(int x) { return (x + 7) & ~7; }
+
+// ---- first layer, forward: out[b, c0 .. c0+8NV) = bias + sum over nonzeros (i, v) of row b: v * W1[i, .]
+template <int NV, bool RELU>
+void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, const Csr& X,
+              const int32_t* rows, int B, float* __restrict out) {
+  const int64_t* st = X.start.data();
+  const int32_t* ix = X.idx.data();
+  const float* vl = X.val.data();
+  for (int b = 0; b < B; b++) {
+    v8 acc[NV];
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) acc[u] = vload(bias + c0 + 8 * u);
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    for (int64_t p = s; p < e; p++) {
+      const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
+      const v8 xv = vbc(vl[p]);
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
+    }
+    float* o = out + static_cast<size_t>(b) * Wp + c0;
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) vstore(o + 8 * u, RELU ? vrelu(acc[u]) : acc[u]);
+  }
+}
+
+template <bool RELU>
+void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, const Csr& X, const int32_t* rows,
+                 int B, float* out) {
+  switch (nv) {
+#define BOPT_CASE(N) \
+  case N:            \
+    return fwdChunk<N, RELU>(W, Wp, bias, c0, X, rows, B, out);
+    BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
+    BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
+#undef BOPT_CASE
+  }
+}
+
+struct Cols {
+  const int32_t* touched;
+  int nTouched;
+  const int32_t* start;
+  const int32_t* b;
+  const float* v;
+};
+
+// ---- first layer, weight gradient of the touched rows, applied at once (fused update) or stored (GRAD).
+// mode 0: plain SGD, 1: momentum, 2: store the gradient in G.
+template <int NV, int MODE>
+void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
+              const float* __restrict E, float lr, float m, float l2) {
+  const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
+  for (int r = 0; r < c.nTouched; r++) {
+    const size_t i = static_cast<size_t>(c.touched[r]);
+    v8 acc[NV];
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) acc[u] = v8{};
+    for (int p = c.start[r]; p < c.start[r + 1]; p++) {
+      const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
+      const v8 xv = vbc(c.v[p]);
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
+    }
+    float* w = W + i * Wp + c0;
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) {
+      const v8 wv = vload(w + 8 * u);
+      const v8 g = acc[u] + vl2 * wv;
+      if (MODE == 2) {
+        vstore(G + i * Wp + c0 + 8 * u, g);
+      } else if (MODE == 1) {
+        float* a = A + i * Wp + c0 + 8 * u;
+        const v8 av = vm * vload(a) + g;
+        vstore(a, av);
+        vstore(w + 8 * u, wv - vlr * av);
+      } else {
+        vstore(w + 8 * u, wv - vlr * g);
+      }
+    }
+  }
+}
+
+template <int MODE>
+void bwdDispatch(int nv, float* W, float* A, float* G, size_t Wp, int c0, const Cols& c, const float* E, float lr,
+                 float m, float l2) {
+  switch (nv) {
+#define BOPT_CASE(N) \
+  case N:            \
+    return bwdChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
+    BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
+    BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
+#undef BOPT_CASE
+  }
+}
+
+// logits[b, k0 .. k0+K) = b2 + W2T[k] . h[b]
+template <int K>
+void logitsGroup(const float* __restrict h, const float* __restrict W2T, const float* b2, size_t Wp, int k0,
+                 float* lg) {
+  v8 acc[K];
+  for (int j = 0; j < K; j++) acc[j] = v8{};
+  for (size_t v = 0; v < Wp; v += 8) {
+    const v8 hv = vload(h + v);
+#pragma GCC unroll 4
+    for (int j = 0; j < K; j++) acc[j] += hv * vload(W2T + (k0 + j) * Wp + v);
+  }
+  for (int j = 0; j < K; j++) lg[k0 + j] = b2[k0 + j] + hsum(acc[j]);
+}
+
+// g[k0 .. k0+K, :] = sum_b delta[b, k] * h[b, :]
+template <int K>
+void w2GradGroup(const float* __restrict H, const float* __restrict delta, int C, int B, size_t Wp, int k0,
+                 float* __restrict g) {
+  for (size_t v = 0; v < Wp; v += 8) {
+    v8 acc[K];
+    for (int j = 0; j < K; j++) acc[j] = v8{};
+    for (int b = 0; b < B; b++) {
+      const v8 hv = vload(H + static_cast<size_t>(b) * Wp + v);
+#pragma GCC unroll 4
+      for (int j = 0; j < K; j++) acc[j] += vbc(delta[b * C + k0 + j]) * hv;
+    }
+    for (int j = 0; j < K; j++) vstore(g + (k0 + j) * Wp + v, acc[j]);
+  }
+}
+
+}  // namespace
+
+Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x, const int32_t* y, int64_t n, int d,
+               const Options& o)
+    : model_(model), D_(inputs), H_(model == MLP ? hidden : 0), C_(classes), o_(o) {
+  if (inputs <= 0 || d != inputs) throw std::invalid_argument("train data has " + std::to_string(d) +
+                                                              " features, the model expects " + std::to_string(inputs));
+  if (model == MLP && hidden <= 0) throw std::invalid_argument("mlp needs hidden > 0");
+  if (classes <= 0 || (model == LOGREG && classes != 1) || (model != LOGREG && classes < 2))
+    throw std::invalid_argument("bad number of classes " + std::to_string(classes));
+  if (n <= 0) throw std::invalid_argument("empty training set");
+  if (!(o.lr > 0) || !(o.momentum >= 0 && o.momentum < 1) || !(o.l2 >= 0))
+    throw std::invalid_argument("bad lr/momentum/l2");
+  W_ = model == MLP ? hidden : classes;
+  Wp_ = roundUp8(W_);
+  mom_ = o.momentum > 0;
+  lazy_ = mom_ || o.l2 > 0;
+  n_ = n;
+  X_.build(x, n, d);
+  y_.assign(y, y + n);
+  const int ymax = model == LOGREG ? 2 : classes;
+  for (int64_t r = 0; r < n; r++)
+    if (y_[r] < 0 || y_[r] >= ymax)
+      throw std::invalid_argument("label " + std::to_string(y_[r]) + " of example " + std::to_string(r) +
+                                  " is out of range");
+  W1_.resize(static_cast<size_t>(D_) * Wp_);
+  b1_.resize(Wp_);
+  if (model == MLP) {
+    W2T_.resize(static_cast<size_t>(C_) * Wp_);
+    b2_.resize(C_);
+  }
+  if (mom_) {
+    A1_.resize(W1_.size());
+    Ab1_.resize(b1_.size());
+    AW2T_.resize(W2T_.size());
+    Ab2_.resize(b2_.size());
+  }
+  last_.assign(D_, 0);
+  cnt_.assign(D_, 0);
+  fill_.assign(D_, 0);
+  // powers of M = [[1 - lr*l2, -lr*m], [l2, m]], computed in double
+  pow_.assign(4 * (FLUSH + 1), 0.0f);
+  double a = 1, b = 0, c = 0, dd = 1;
+  const double lr = o.lr, m = o.momentum, l2 = o.l2;
+  for (int k = 0; k <= FLUSH; k++) {
+    pow_[4 * k] = static_cast<float>(a);
+    pow_[4 * k + 1] = static_cast<float>(b);
+    pow_[4 * k + 2] = static_cast<float>(c);
+    pow_[4 * k + 3] = static_cast<float>(dd);
+    const double na = (1 - lr * l2) * a - lr * m * c, nb = (1 - lr * l2) * b - lr * m * dd;
+    const double nc = l2 * a + m * c, nd = l2 * b + m * dd;
+    a = na, b = nb, c = nc, dd = nd;
+  }
+  // chunks of at most 10 vectors, as even as possible
+  const int nvec = Wp_ / 8;
+  const int nch = (nvec + 9) / 10;
+  int off = 0;
+  for (int q = 0; q < nch; q++) {
+    const int nv = nvec / nch + (q < nvec % nch ? 1 : 0);
+    chunks_.emplace_back(off, nv);
+    off += nv * 8;
+  }
+}
+
+size_t Kernel::parameterCount() const {
+  if (model_ == MLP) return static_cast<size_t>(D_) * H_ + H_ + static_cast<size_t>(H_) * C_ + C_;
+  return static_cast<size_t>(D_) * C_ + C_;
+}
+
+void Kernel::setParameters(const float* p, size_t len) {
+  checkLive();
+  if (len != parameterCount())
+    throw std::invalid_argument("setParameters: got " + std::to_string(len) + " values, expected " +
+                                std::to_string(parameterCount()));
+  W1_.zero();
+  b1_.zero();
+  const size_t Wp = Wp_;
+  for (int i = 0; i < D_; i++) std::memcpy(W1_.data() + i * Wp, p + static_cast<size_t>(i) * W_, W_ * sizeof(float));
+  p += static_cast<size_t>(D_) * W_;
+  std::memcpy(b1_.data(), p, W_ * sizeof(float));
+  p += W_;
+  if (model_ == MLP) {
+    W2T_.zero();
+    for (int j = 0; j < H_; j++)
+      for (int k = 0; k < C_; k++) W2T_.data()[k * Wp + j] = p[static_cast<size_t>(j) * C_ + k];
+    p += static_cast<size_t>(H_) * C_;
+    std::memcpy(b2_.data(), p, C_ * sizeof(float));
+  }
+  A1_.zero();
+  Ab1_.zero();
+  AW2T_.zero();
+  Ab2_.zero();
+  t_ = 0;
+  std::fill(last_.begin(), last_.end(), 0);
+}
+
+void Kernel::toShared(const float* w1, const float* b1, const float* w2t, const float* b2, float* out) const {
+  const size_t Wp = Wp_;
+  for (int i = 0; i < D_; i++) std::memcpy(out + static_cast<size_t>(i) * W_, w1 + i * Wp, W_ * sizeof(float));
+  out += static_cast<size_t>(D_) * W_;
+  std::memcpy(out, b1, W_ * sizeof(float));
+  out += W_;
+  if (model_ == MLP) {
+    for (int j = 0; j < H_; j++)
+      for (int k = 0; k < C_; k++) out[static_cast<size_t>(j) * C_ + k] = w2t[k * Wp + j];
+    out += static_cast<size_t>(H_) * C_;
+    std::memcpy(out, b2, C_ * sizeof(float));
+  }
+}
+
+void Kernel::getParameters(float* out) {
+  checkLive();
+  DenormalGuard guard;
+  flushAll();
+  toShared(W1_.data(), b1_.data(), W2T_.data(), b2_.data(), out);
+}
+
+void Kernel::catchUpRow(int i) {
+  const int64_t k = t_ - last_[i];
+  if (k <= 0) return;
+  const float* P = pow_.data() + 4 * k;
+  const size_t Wp = Wp_;
+  float* __restrict w = W1_.data() + i * Wp;
+  if (mom_) {
+    float* __restrict a = A1_.data() + i * Wp;
+    const v8 pa = vbc(P[0]), pb = vbc(P[1]), pc = vbc(P[2]), pd = vbc(P[3]);
+    for (size_t v = 0; v < Wp; v += 8) {
+      const v8 wv = vload(w + v), av = vload(a + v);
+      vstore(w + v, pa * wv + pb * av);
+      vstore(a + v, pc * wv + pd * av);
+    }
+  } else {
+    const v8 pa = vbc(P[0]);
+    for (size_t v = 0; v < Wp; v += 8) vstore(w + v, pa * vload(w + v));
+  }
+  last_[i] = t_;
+}
+
+void Kernel::flushAll() {
+  if (!lazy_) return;
+  for (int i = 0; i < D_; i++) catchUpRow(i);
+}
+
+void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
+  const int64_t* st = X.start.data();
+  const int32_t* ix = X.idx.data();
+  const float* vl = X.val.data();
+  int32_t* cnt = cnt_.data();
+  int64_t nnz = 0;
+  for (int b = 0; b < B; b++) {
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    nnz += e - s;
+    for (int64_t p = s; p < e; p++) cnt[ix[p]]++;
+  }
+  if (nnz > INT32_MAX) throw std::length_error("batch too large");
+  touched_.clear();
+  colStart_.clear();
+  colStart_.push_back(0);
+  int32_t pos = 0;
+  for (int i = 0; i < D_; i++)
+    if (cnt[i]) {
+      touched_.push_back(i);
+      fill_[i] = pos;
+      pos += cnt[i];
+      colStart_.push_back(pos);
+      cnt[i] = 0;
+    }
+  colB_.resize(nnz);
+  colV_.resize(nnz);
+  for (int b = 0; b < B; b++) {
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    for (int64_t p = s; p < e; p++) {
+      const int32_t q = fill_[ix[p]]++;
+      colB_[q] = b;
+      colV_[q] = vl[p];
+    }
+  }
+}
+
+void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out) {
+  for (const auto& ch : chunks_) {
+    if (model_ == MLP)
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+    else
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+  }
+}
+
+// Logits, loss (summed), optionally accuracy count and delta = (p - onehot) / B (into delta_).
+double Kernel::outputLayer(const int32_t* labels, const int32_t* rows, int B, float* out, double* correct) {
+  const size_t Wp = Wp_;
+  const int C = C_;
+  float lgBuf[64];
+  std::vector<float> lgHeap;
+  float* lg = lgBuf;
+  if (C > 64) {
+    lgHeap.resize(C);
+    lg = lgHeap.data();
+  }
+  float* delta = correct ? nullptr : delta_.data();
+  if (exBuf_.size() < static_cast<size_t>(C)) exBuf_.resize(C);
+  const float invB = 1.0f / static_cast<float>(B);
+  double total = 0;
+  int64_t right = 0;
+  for (int b = 0; b < B; b++) {
+    const float* o = out + b * Wp;
+    if (model_ == MLP) {
+      int k = 0;
+      for (; k + 4 <= C; k += 4) logitsGroup<4>(o, W2T_.data(), b2_.data(), Wp, k, lg);
+      switch (C - k) {
+        case 3: logitsGroup<3>(o, W2T_.data(), b2_.data(), Wp, k, lg); break;
+        case 2: logitsGroup<2>(o, W2T_.data(), b2_.data(), Wp, k, lg); break;
+        case 1: logitsGroup<1>(o, W2T_.data(), b2_.data(), Wp, k, lg); break;
+      }
+    } else {
+      for (int k = 0; k < C; k++) lg[k] = o[k];
+    }
+    const int y = labels[rows ? rows[b] : b];
+    if (C == 1) {
+      const float z = lg[0];
+      // log(1 + e^z) - y z, stable
+      total += static_cast<double>(std::max(z, 0.0f)) - (y ? static_cast<double>(z) : 0.0) +
+               std::log1p(std::exp(-std::fabs(static_cast<double>(z))));
+      if (correct) right += ((z > 0) ? 1 : 0) == y;
+      if (delta) {
+        const double e = std::exp(-std::fabs(static_cast<double>(z)));
+        const double p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        delta[b] = static_cast<float>(p - y) * invB;
+      }
+    } else {
+      float mx = lg[0];
+      int arg = 0;
+      for (int k = 1; k < C; k++)
+        if (lg[k] > mx) mx = lg[k], arg = k;
+      // loss = lse(z) - z_y = (max - z_y) + log1p(sum_{k != argmax} e^(z_k - max)), in double: exact
+      // for confident examples too (tiny losses keep their relative precision)
+      double* ex = exBuf_.data();
+      double rest = 0;
+      for (int k = 0; k < C; k++) {
+        ex[k] = std::exp(static_cast<double>(lg[k]) - static_cast<double>(mx));
+        if (k != arg) rest += ex[k];
+      }
+      if (std::isnan(static_cast<double>(mx))) rest = NAN;
+      total += (static_cast<double>(mx) - static_cast<double>(lg[y])) + std::log1p(rest);
+      if (correct) right += arg == y;
+      if (delta) {
+        const double inv = 1.0 / (1.0 + rest);
+        float* dl = delta + b * C;
+        for (int k = 0; k < C; k++) dl[k] = static_cast<float>(ex[k] * inv) * invB;
+        dl[y] -= invB;
+      }
+    }
+  }
+  if (correct) *correct += static_cast<double>(right);
+  return total;
+}
+
+template <Kernel::Mode MODE>
+void Kernel::updateDense(float* __restrict w, float* __restrict A, const float* __restrict g, float* __restrict gout,
+                         int len, double l2d) {
+  const float lr = static_cast<float>(o_.lr), m = static_cast<float>(o_.momentum), l2 = static_cast<float>(l2d);
+  for (int j = 0; j < len; j++) {
+    const float gj = g[j] + l2 * w[j];
+    if (MODE == GRAD) {
+      gout[j] = gj;
+    } else if (MODE == UPD_MOM) {
+      A[j] = m * A[j] + gj;
+      w[j] = w[j] - lr * A[j];
+    } else {
+      w[j] = w[j] - lr * gj;
+    }
+  }
+}
+
+template <Kernel::Mode MODE>
+void Kernel::backward1(int /*B*/) {
+  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data()};
+  constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
+  for (const auto& ch : chunks_)
+    bwdDispatch<M>(ch.second, W1_.data(), A1_.data(), G1_.data(), Wp_, ch.first, c, E_.data(),
+                   static_cast<float>(o_.lr), static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
+  if (lazy_ && MODE != GRAD)
+    for (int i : touched_) last_[i] = t_ + 1;
+}
+
+template <Kernel::Mode MODE>
+double Kernel::run(const int32_t* batch, int B) {
+  checkLive();
+  if (B <= 0) throw std::invalid_argument("empty batch");
+  for (int b = 0; b < B; b++)
+    if (batch[b] < 0 || batch[b] >= n_)
+      throw std::out_of_range("batch index " + std::to_string(batch[b]) + " is outside the training set of " +
+                              std::to_string(n_));
+  DenormalGuard guard;
+  if (MODE == GRAD) flushAll();
+  buildColumns(X_, batch, B);
+  if (lazy_)
+    for (int i : touched_) catchUpRow(i);
+  const size_t Wp = Wp_;
+  const int C = C_;
+  out_.resize(static_cast<size_t>(B) * Wp);
+  E_.resize(static_cast<size_t>(B) * Wp);
+  delta_.resize(static_cast<size_t>(B) * C);
+  forward1(X_, batch, B, out_.data());
+  const double loss = outputLayer(y_.data(), batch, B, out_.data(), nullptr) / B;
+  const float* delta = delta_.data();
+  const double l2b = o_.l2OnBias ? o_.l2 : 0.0;
+  gb1_.resize(Wp);
+  gb1_.zero();
+  float* gb1 = gb1_.data();
+  float gb2[64];
+  std::vector<float> gb2Heap;
+  float* gb2p = gb2;
+  if (C > 64) {
+    gb2Heap.resize(C);
+    gb2p = gb2Heap.data();
+  }
+  if (MODE == GRAD) {
+    // rows without data gradient still get l2*w; the touched rows are overwritten in backward1
+    G1_.resize(W1_.size());
+    const float l2f = static_cast<float>(o_.l2);
+    for (size_t j = 0; j < W1_.size(); j++) G1_.data()[j] = l2f * W1_.data()[j];
+    Gb1_.resize(Wp);
+    GW2T_.resize(W2T_.size());
+    Gb2_.resize(b2_.size());
+  }
+  if (model_ == MLP) {
+    const float* W2T = W2T_.data();
+    const float* Hs = out_.data();
+    // E = relu'(pre) * (W2 delta), computed before W2 changes
+    for (int b = 0; b < B; b++) {
+      const float* h = Hs + b * Wp;
+      float* e = E_.data() + b * Wp;
+      const float* d = delta + b * C;
+      for (size_t v = 0; v < Wp; v += 8) {
+        v8 acc = v8{};
+        for (int k = 0; k < C; k++) acc += vbc(d[k]) * vload(W2T + k * Wp + v);
+        const v8i pos = vload(h + v) > v8{};
+        const v8 ev = reinterpret_cast<v8>(reinterpret_cast<v8i>(acc) & pos);
+        vstore(e + v, ev);
+        vstore(gb1 + v, vload(gb1 + v) + ev);
+      }
+    }
+    // W2 gradient into a scratch buffer, then the dense update
+    FBuf& g2 = gW2scratch();
+    int k = 0;
+    for (; k + 4 <= C; k += 4) w2GradGroup<4>(Hs, delta, C, B, Wp, k, g2.data());
+    switch (C - k) {
+      case 3: w2GradGroup<3>(Hs, delta, C, B, Wp, k, g2.data()); break;
+      case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, g2.data()); break;
+      case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, g2.data()); break;
+    }
+    for (int kk = 0; kk < C; kk++) {
+      float s = 0;
+      for (int b = 0; b < B; b++) s += delta[b * C + kk];
+      gb2p[kk] = s;
+    }
+    updateDense<MODE>(W2T_.data(), AW2T_.data(), g2.data(), GW2T_.data(), static_cast<int>(W2T_.size()), o_.l2);
+    updateDense<MODE>(b2_.data(), Ab2_.data(), gb2p, Gb2_.data(), C, l2b);
+  } else {
+    E_.zero();
+    for (int b = 0; b < B; b++)
+      for (int kk = 0; kk < C; kk++) {
+        E_.data()[b * Wp + kk] = delta[b * C + kk];
+        gb1[kk] += delta[b * C + kk];
+      }
+  }
+  updateDense<MODE>(b1_.data(), Ab1_.data(), gb1, Gb1_.data(), W_, l2b);
+  backward1<MODE>(B);
+  if (MODE != GRAD) {
+    t_++;
+    if (lazy_ && t_ % FLUSH == 0) flushAll();
+  }
+  return loss;
+}
+
+double Kernel::step(const int32_t* batch, int B) {
+  return mom_ ? run<UPD_MOM>(batch, B) : run<UPD_SGD>(batch, B);
+}
+
+double Kernel::gradient(const int32_t* batch, int B, float* out) {
+  const double loss = run<GRAD>(batch, B);
+  toShared(G1_.data(), Gb1_.data(), GW2T_.data(), Gb2_.data(), out);
+  return loss;
+}
+
+double Kernel::loss(const int32_t* batch, int B) {
+  checkLive();
+  if (B <= 0) throw std::invalid_argument("empty batch");
+  for (int b = 0; b < B; b++)
+    if (batch[b] < 0 || batch[b] >= n_) throw std::out_of_range("batch index out of range");
+  DenormalGuard guard;
+  flushAll();
+  out_.resize(static_cast<size_t>(B) * Wp_);
+  forward1(X_, batch, B, out_.data());
+  double right = 0;
+  return outputLayer(y_.data(), batch, B, out_.data(), &right) / B;
+}
+
+void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double* lossOut, double* accOut) {
+  checkLive();
+  if (d != D_)
+    throw std::invalid_argument("evaluate: data has " + std::to_string(d) + " features, the model expects " +
+                                std::to_string(D_));
+  if (n <= 0) throw std::invalid_argument("evaluate: empty dataset");
+  const int ymax = model_ == LOGREG ? 2 : C_;
+  for (int64_t r = 0; r < n; r++)
+    if (y[r] < 0 || y[r] >= ymax) throw std::invalid_argument("evaluate: label out of range");
+  DenormalGuard guard;
+  flushAll();
+  const int BLOCK = 256;
+  Csr blk;
+  out_.resize(static_cast<size_t>(BLOCK) * Wp_);
+  evalRows_.resize(BLOCK);
+  for (int b = 0; b < BLOCK; b++) evalRows_[b] = b;
+  double total = 0, right = 0;
+  for (int64_t r0 = 0; r0 < n; r0 += BLOCK) {
+    const int nb = static_cast<int>(std::min<int64_t>(BLOCK, n - r0));
+    blk.build(x + r0 * d, nb, d);
+    forward1(blk, evalRows_.data(), nb, out_.data());
+    total += outputLayer(y + r0, nullptr, nb, out_.data(), &right);
+  }
+  *lossOut = total / static_cast<double>(n);
+  *accOut = right / static_cast<double>(n);
+}
+
+void Kernel::dispose() {
+  disposed_ = true;
+  for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &G1_, &Gb1_,
+                  &GW2T_, &Gb2_, &g2scratch_})
+    b->release();
+  X_ = Csr();
+  y_.clear();
+  y_.shrink_to_fit();
+}
+
+}  // namespace bopt

@@ -1,0 +1,179 @@
+// bopt native training kernel: logistic regression, softmax regression and a one-hidden-layer ReLU MLP,
+// trained by SGD with TF-style momentum (A <- m*A + g; w <- w - lr*A) and optional L2 (g += l2*w).
+//
+// What makes it fast (see README "Native engine"):
+//  * The first layer is a sparse-input dense layer: every training example is stored as a list of its
+//    nonzero inputs (81% of MNIST pixels are 0), so the forward pass and the weight gradient of the first
+//    layer only touch the rows of W1 whose pixel is nonzero somewhere in the batch.
+//  * The update is fused into the gradient loop: the gradient of a W1 row chunk is accumulated in
+//    registers and applied at once; no gradient buffer, no dense pass over the weights.
+//  * Lazy, exact momentum/L2: a row that gets no data gradient evolves by a fixed linear map of
+//    (w, A):  [w'; A'] = M [w; A],  M = [[1 - lr*l2, -lr*m], [l2, m]].  We keep, per row, the step at
+//    which it was last brought up to date and apply M^k (precomputed table, k <= FLUSH) when the row is
+//    next touched, read, or at a periodic full flush (every FLUSH steps, to bound k).
+//  * Register-blocked inner loops over chunks of up to 80 outputs (10 AVX vectors), chunk-outer loop
+//    order so that a W1 column slab stays in L2 across the examples of a batch.
+//  * Deterministic: single thread, fixed summation orders; same inputs -> bit-identical outputs.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bopt {
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+static inline v8 vload(const float* p) { return *reinterpret_cast<const v8*>(p); }
+static inline void vstore(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
+static inline v8 vbc(float x) { return v8{x, x, x, x, x, x, x, x}; }
+// max(x, 0) that propagates NaN (a diverged run must show up as a NaN loss).
+static inline v8 vrelu(v8 x) {
+  v8i neg = x < v8{};
+  return reinterpret_cast<v8>(reinterpret_cast<v8i>(x) & ~neg);
+}
+static inline float hsum(v8 v) {
+  // fixed order: deterministic
+  float s0 = (v[0] + v[4]) + (v[2] + v[6]);
+  float s1 = (v[1] + v[5]) + (v[3] + v[7]);
+  return s0 + s1;
+}
+
+// 32-byte aligned float buffer, zero-initialised.
+class FBuf {
+ public:
+  FBuf() = default;
+  explicit FBuf(size_t n) { resize(n); }
+  FBuf(const FBuf&) = delete;
+  FBuf& operator=(const FBuf&) = delete;
+  ~FBuf() { std::free(p_); }
+  void resize(size_t n) {
+    if (n <= cap_) {
+      n_ = n;
+      return;
+    }
+    std::free(p_);
+    size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+    p_ = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
+    if (!p_) throw std::bad_alloc();
+    std::memset(p_, 0, bytes);
+    n_ = cap_ = n;
+  }
+  void zero() {
+    if (p_) std::memset(p_, 0, n_ * sizeof(float));
+  }
+  void release() {
+    std::free(p_);
+    p_ = nullptr;
+    n_ = cap_ = 0;
+  }
+  float* data() { return p_; }
+  const float* data() const { return p_; }
+  size_t size() const { return n_; }
+
+ private:
+  float* p_ = nullptr;
+  size_t n_ = 0, cap_ = 0;
+};
+
+enum Model { LOGREG = 0, SOFTMAX = 1, MLP = 2 };
+
+struct Options {
+  double lr = 0.1, momentum = 0, l2 = 0;
+  bool l2OnBias = true;
+};
+
+// Sparse rows (CSR) of a dense row-major matrix: nonzero column indices and values per row.
+struct Csr {
+  std::vector<int64_t> start;
+  std::vector<int32_t> idx;
+  std::vector<float> val;
+  void build(const float* x, int64_t n, int d) {
+    start.assign(1, 0);
+    start.reserve(n + 1);
+    idx.clear();
+    val.clear();
+    for (int64_t r = 0; r < n; r++) {
+      const float* row = x + r * d;
+      for (int j = 0; j < d; j++)
+        if (row[j] != 0.0f) {
+          idx.push_back(j);
+          val.push_back(row[j]);
+        }
+      start.push_back(static_cast<int64_t>(idx.size()));
+    }
+  }
+};
+
+class Kernel {
+ public:
+  static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
+
+  Kernel(Model model, int inputs, int hidden, int classes, const float* x, const int32_t* y, int64_t n, int d,
+         const Options& o);
+
+  size_t parameterCount() const;
+  void setParameters(const float* p, size_t len);
+  void getParameters(float* out);
+  double step(const int32_t* batch, int B);
+  // Gradient of mean CE + l2/2 |w|^2 on `batch` at the current parameters (shared layout); returns the loss.
+  double gradient(const int32_t* batch, int B, float* out);
+  double loss(const int32_t* batch, int B);
+  void evaluate(const float* x, const int32_t* y, int64_t n, int d, double* loss, double* acc);
+  void dispose();
+
+ private:
+  enum Mode { UPD_SGD, UPD_MOM, GRAD };
+  Model model_;
+  int D_, H_, C_;  // inputs, hidden (0 for linear), classes (outputs)
+  int W_, Wp_;     // width of the first layer's output (H for the MLP, C otherwise), padded to 8
+  Options o_;
+  bool mom_, lazy_;
+  int64_t n_;
+  Csr X_;
+  std::vector<int32_t> y_;
+  // parameters (internal layout): W1 [D x Wp], b1 [Wp], W2T [C x Wp] (MLP), b2 [C] (MLP)
+  FBuf W1_, b1_, W2T_, b2_;
+  FBuf A1_, Ab1_, AW2T_, Ab2_;  // momentum buffers
+  std::vector<int64_t> last_;   // per W1 row: step count at which it is up to date
+  int64_t t_ = 0;               // completed steps
+  std::vector<float> pow_;      // M^k, k = 0..FLUSH, 4 floats each (w<-a w + b A; A<-c w + d A)
+  // chunks of the first layer's output: (offset in floats, number of vectors)
+  std::vector<std::pair<int, int>> chunks_;
+  // per-step scratch
+  FBuf out_, E_, delta_, gb1_;
+  std::vector<int32_t> cnt_, touched_, colStart_, colB_, fill_;
+  std::vector<float> colV_;
+  FBuf G1_, Gb1_, GW2T_, Gb2_;  // gradient mode only
+  std::vector<int32_t> evalRows_;
+  std::vector<double> exBuf_;
+  FBuf g2scratch_;
+  FBuf& gW2scratch() {
+    g2scratch_.resize(W2T_.size());
+    return g2scratch_;
+  }
+  bool disposed_ = false;
+
+  void checkLive() const {
+    if (disposed_) throw std::runtime_error("kernel was disposed");
+  }
+  void catchUpRow(int i);
+  void flushAll();
+  void buildColumns(const Csr& X, const int32_t* rows, int B);
+  void forward1(const Csr& X, const int32_t* rows, int B, float* out);
+  double outputLayer(const int32_t* labels, const int32_t* rows, int B, float* out, double* correct);
+  template <Mode MODE>
+  double run(const int32_t* batch, int B);
+  template <Mode MODE>
+  void backward1(int B);
+  template <Mode MODE>
+  void updateDense(float* w, float* A, const float* g, float* gout, int len, double l2);
+  void toShared(const float* w1, const float* b1, const float* w2t, const float* b2, float* out) const;
+};
+
+}  // namespace bopt
