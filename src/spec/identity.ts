@@ -49,7 +49,7 @@ function sortedKeys(obj: object): string[] {
   return sorted;
 }
 
-/** Quoted object keys, memoised: the same few parameter names are encoded for every task. */
+/** Quoted strings, memoised: the same few parameter names and values are encoded for every task. */
 const quotedKeys = new Map<string, string>();
 function quoteKey(k: string): string {
   let q = quotedKeys.get(k);
@@ -65,7 +65,7 @@ function encode(value: unknown): string {
     case 'number':
       return canonicalNumber(value);
     case 'string':
-      return JSON.stringify(value);
+      return quoteKey(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {

@@ -114,7 +114,8 @@ export function check<T extends z.ZodType>(
 ): z.output<T> {
   const r = schema.safeParse(value, { error: zodErrorMap, reportInput: true });
   if (r.success) return r.data;
-  const iss = r.error.issues[0];
+  // An unknown key explains a missing one (a typo such as `n:` for `num:`): report it first.
+  const iss = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0];
   const path: PathSegment[] = [...base, ...(iss.path as PathSegment[])];
   if (iss.code === 'unrecognized_keys') path.push(iss.keys[0]);
   throw specError(ctx, path, iss.message);

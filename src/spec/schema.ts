@@ -64,15 +64,24 @@ export const SWEEP_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 /** Significant digits kept for computed non-integer values (ranges, derived): 0.1*3 becomes 0.3. */
 const COMPUTED_DIGITS = 12;
 
-const posInt = (what = 'a positive integer') =>
-  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
-const nonNegInt = () =>
-  z
-    .number({ error: 'expected a non-negative integer' })
-    .int({ error: 'expected a non-negative integer' })
-    .nonnegative({ error: 'expected a non-negative integer' });
+/** A schema-level message: "expected <what>, got <value>" (or "required, ..." when absent). */
+const expected =
+  (what: string) =>
+  (iss: { input?: unknown }): string =>
+    iss.input === undefined ? `required, expected ${what}` : `expected ${what}, got ${describeValue(iss.input)}`;
 
-const scalar = z.union([z.number(), z.string(), z.boolean()], { error: 'expected a number or a string' });
+const posInt = () => {
+  const error = expected('a positive integer');
+  return z.number({ error }).int({ error }).positive({ error });
+};
+const nonNegInt = () => {
+  const error = expected('a non-negative integer');
+  return z.number({ error }).int({ error }).nonnegative({ error });
+};
+
+const scalar = z.union([z.number(), z.string(), z.boolean()], {
+  error: (iss) => `expected a number or a string, got ${describeValue(iss.input)}`,
+});
 
 const sweepFileSchema = z.strictObject({
   name: z.string().regex(SWEEP_NAME_RE, {
