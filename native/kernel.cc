@@ -24,6 +24,85 @@ struct DenormalGuard {
 
 inline int roundUp8(int x) { return (x + 7) & ~7; }
 
+// Software prefetch of a row chunk a few nonzeros ahead: the row chunks come from L2/L3 in an order
+// the hardware prefetcher cannot guess.
+constexpr int PF_DIST = 4;
+template <int NV>
+inline void prefetchChunk(const float* p) {
+#pragma GCC unroll 8
+  for (int q = 0; q < NV * 8; q += 16) __builtin_prefetch(p + q, 0, 3);
+  if ((NV * 8) % 16) __builtin_prefetch(p + NV * 8 - 1, 0, 3);
+}
+template <int NV>
+inline void prefetchChunkW(const float* p) {
+#pragma GCC unroll 8
+  for (int q = 0; q < NV * 8; q += 16) __builtin_prefetch(p + q, 1, 3);
+  if ((NV * 8) % 16) __builtin_prefetch(p + NV * 8 - 1, 1, 3);
+}
+
+// ---- B = 1 with lazy updates: the forward pass brings each row chunk up to date (closed form) as it
+// reads it, instead of a separate catch-up pass over the touched rows.
+template <int NV, bool RELU, bool MOM>
+void fwdChunkCatchUp(float* __restrict W, float* __restrict A, size_t Wp, const float* __restrict bias, int c0,
+                     const int32_t* ix, const float* vl, int64_t s, int64_t e, const int64_t* last, int64_t t,
+                     const float* pw, float* __restrict out) {
+  v8 acc[NV];
+#pragma GCC unroll 16
+  for (int u = 0; u < NV; u++) acc[u] = vload(bias + c0 + 8 * u);
+  for (int64_t p = s; p < e; p++) {
+    const size_t i = static_cast<size_t>(ix[p]);
+    float* w = W + i * Wp + c0;
+    if (p + PF_DIST < e) {
+      prefetchChunkW<NV>(W + static_cast<size_t>(ix[p + PF_DIST]) * Wp + c0);
+      if (MOM) prefetchChunkW<NV>(A + static_cast<size_t>(ix[p + PF_DIST]) * Wp + c0);
+    }
+    const v8 xv = vbc(vl[p]);
+    const int64_t k = t - last[i];
+    if (k > 0) {
+      const float* P = pw + 4 * k;
+      const v8 pa = vbc(P[0]);
+      if (MOM) {
+        float* a = A + i * Wp + c0;
+        const v8 pb = vbc(P[1]), pc = vbc(P[2]), pd = vbc(P[3]);
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) {
+          const v8 wv = vload(w + 8 * u), av = vload(a + 8 * u);
+          const v8 nw = pa * wv + pb * av;
+          vstore(w + 8 * u, nw);
+          vstore(a + 8 * u, pc * wv + pd * av);
+          acc[u] += xv * nw;
+        }
+      } else {
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) {
+          const v8 nw = pa * vload(w + 8 * u);
+          vstore(w + 8 * u, nw);
+          acc[u] += xv * nw;
+        }
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
+    }
+  }
+#pragma GCC unroll 16
+  for (int u = 0; u < NV; u++) vstore(out + c0 + 8 * u, RELU ? vrelu(acc[u]) : acc[u]);
+}
+
+template <bool RELU, bool MOM>
+void fwdCatchUpDispatch(int nv, float* W, float* A, size_t Wp, const float* bias, int c0, const int32_t* ix,
+                        const float* vl, int64_t s, int64_t e, const int64_t* last, int64_t t, const float* pw,
+                        float* out) {
+  switch (nv) {
+#define BOPT_CASE(N) \
+  case N:            \
+    return fwdChunkCatchUp<N, RELU, MOM>(W, A, Wp, bias, c0, ix, vl, s, e, last, t, pw, out);
+    BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
+    BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
+#undef BOPT_CASE
+  }
+}
+
 // ---- first layer, forward: out[b, c0 .. c0+8NV) = bias + sum over nonzeros (i, v) of row b: v * W1[i, .]
 template <int NV, bool RELU>
 void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, const Csr& X,
@@ -38,6 +117,7 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
     const int64_t s = st[rows[b]], e = st[rows[b] + 1];
     for (int64_t p = s; p < e; p++) {
       const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
+      if (p + PF_DIST < e) prefetchChunk<NV>(W + static_cast<size_t>(ix[p + PF_DIST]) * Wp + c0);
       const v8 xv = vbc(vl[p]);
 #pragma GCC unroll 16
       for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
@@ -77,10 +157,17 @@ void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, siz
   const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
   for (int r = 0; r < c.nTouched; r++) {
     const size_t i = static_cast<size_t>(c.touched[r]);
+    if (r + 2 < c.nTouched) {
+      const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+      prefetchChunkW<NV>(W + inext * Wp + c0);
+      if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+    }
     v8 acc[NV];
 #pragma GCC unroll 16
     for (int u = 0; u < NV; u++) acc[u] = v8{};
-    for (int p = c.start[r]; p < c.start[r + 1]; p++) {
+    const int pe = c.start[r + 1];
+    for (int p = c.start[r]; p < pe; p++) {
+      if (p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
       const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
       const v8 xv = vbc(c.v[p]);
 #pragma GCC unroll 16
@@ -444,14 +531,40 @@ double Kernel::run(const int32_t* batch, int B) {
   DenormalGuard guard;
   if (MODE == GRAD) flushAll();
   buildColumns(X_, batch, B);
-  if (lazy_)
-    for (int i : touched_) catchUpRow(i);
   const size_t Wp = Wp_;
   const int C = C_;
   out_.resize(static_cast<size_t>(B) * Wp);
   E_.resize(static_cast<size_t>(B) * Wp);
   delta_.resize(static_cast<size_t>(B) * C);
-  forward1(X_, batch, B, out_.data());
+  if (lazy_ && B == 1 && MODE != GRAD) {
+    // one pass: catch-up fused into the forward pass (each row appears once in a single example)
+    const int64_t s = X_.start[batch[0]], e = X_.start[batch[0] + 1];
+    for (const auto& ch : chunks_) {
+      if (model_ == MLP) {
+        if (mom_)
+          fwdCatchUpDispatch<true, true>(ch.second, W1_.data(), A1_.data(), Wp, b1_.data(), ch.first, X_.idx.data(),
+                                         X_.val.data(), s, e, last_.data(), t_, pow_.data(), out_.data());
+        else
+          fwdCatchUpDispatch<true, false>(ch.second, W1_.data(), A1_.data(), Wp, b1_.data(), ch.first,
+                                          X_.idx.data(), X_.val.data(), s, e, last_.data(), t_, pow_.data(),
+                                          out_.data());
+      } else {
+        if (mom_)
+          fwdCatchUpDispatch<false, true>(ch.second, W1_.data(), A1_.data(), Wp, b1_.data(), ch.first,
+                                          X_.idx.data(), X_.val.data(), s, e, last_.data(), t_, pow_.data(),
+                                          out_.data());
+        else
+          fwdCatchUpDispatch<false, false>(ch.second, W1_.data(), A1_.data(), Wp, b1_.data(), ch.first,
+                                           X_.idx.data(), X_.val.data(), s, e, last_.data(), t_, pow_.data(),
+                                           out_.data());
+      }
+    }
+    for (int i : touched_) last_[i] = t_;
+  } else {
+    if (lazy_)
+      for (int i : touched_) catchUpRow(i);
+    forward1(X_, batch, B, out_.data());
+  }
   const double loss = outputLayer(y_.data(), batch, B, out_.data(), nullptr) / B;
   const float* delta = delta_.data();
   const double l2b = o_.l2OnBias ? o_.l2 : 0.0;
