@@ -156,6 +156,13 @@ describe('tfjs kernel', () => {
     kernel.step(all);
     kernel.step(Int32Array.from([3]));
     assert.equal(tf.memory().numTensors, held, 'tensors held after 1000 steps');
+    if (tf.getBackend() === 'wasm') {
+      // The wasm heap only grows; it must not grow with the number of steps (XNNPACK operator cache).
+      const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+      const before = heap();
+      for (let s = 0; s < 500; s++) kernel.step(batches.next().value);
+      assert.equal(heap(), before, 'wasm heap size after 500 more steps');
+    }
     kernel.dispose?.();
     assert.equal(tf.memory().numTensors, base, 'tensors held after dispose');
   });
