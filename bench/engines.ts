@@ -167,11 +167,15 @@ async function twoWorkers(log: (l: string) => void): Promise<number | string> {
   const ts = here.endsWith('.ts');
   const workerFile = join(dirname(here), ts ? 'engines-worker.ts' : 'engines-worker.js');
   if (!existsSync(workerFile)) return `${workerFile} missing`;
-  const execArgv = ts ? ['--import', 'tsx'] : [];
+  // Under tsx (bench run from source) the worker registers tsx's loader itself, then imports the .ts file.
+  const tsxApi = ts ? import.meta.resolve('tsx/esm/api') : '';
+  const entry = ts
+    ? new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(pathToFileURL(workerFile).href)});`)}`)
+    : pathToFileURL(workerFile);
   const runWorkers = async (count: number): Promise<number> => {
     const ready: Promise<void>[] = [];
     const workers = Array.from({ length: count }, () => {
-      const w = new Worker(pathToFileURL(workerFile), { execArgv, workerData: { steps: 300, batch: 100 } });
+      const w = new Worker(entry, { workerData: { steps: 300, batch: 100 } });
       ready.push(new Promise((res, rej) => {
         w.once('message', (m: unknown) => (m === 'ready' ? res() : rej(new Error(String(m)))));
         w.once('error', rej);

@@ -382,6 +382,17 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
   const int64_t* st = X.start.data();
   const int32_t* ix = X.idx.data();
   const float* vl = X.val.data();
+  if (B == 1) {
+    // one example: its nonzeros are already the sorted list of touched rows, one entry each
+    const int64_t s = st[rows[0]], e = st[rows[0] + 1];
+    const int n = static_cast<int>(e - s);
+    touched_.assign(ix + s, ix + e);
+    colStart_.resize(n + 1);
+    colB_.assign(n, 0);
+    colV_.assign(vl + s, vl + e);
+    for (int q = 0; q <= n; q++) colStart_[q] = q;
+    return;
+  }
   int32_t* cnt = cnt_.data();
   int64_t nnz = 0;
   for (int b = 0; b < B; b++) {
