@@ -136,6 +136,8 @@ function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
   const eta =
     vm.phase === 'complete'
       ? 'finished'
+      : vm.phase === 'interrupted' || vm.phase === 'stopped'
+        ? `stopped: bopt resume ${vm.sweep}`
       : vm.phase === 'paused'
         ? 'ETA paused'
         : vm.etaMs === null
@@ -263,10 +265,10 @@ function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: bool
   const perLine = Math.max(1, Math.floor(ctx.width / entryW));
   const legendNeed = Math.ceil(entries.length / perLine);
   const fitLines = 1;
-  const maxChart = full ? 24 : 12;
+  const maxChart = full ? 24 : 10;
   const chartH = Math.min(maxChart, budget - 1 - fitLines - Math.min(legendNeed, full ? legendNeed : 2) - 3);
   if (chartH >= 3 && groups.length > 0) {
-    drawChart(groups, ctx.width, chartH).forEach((l, i) => out.push(chartLine(l, ctx, `c${i}`)));
+    drawChart(groups, Math.min(ctx.width, full ? 160 : 120), chartH).forEach((l, i) => out.push(chartLine(l, ctx, `c${i}`)));
   }
   const legendBudget = budget - out.length - fitLines;
   for (let l = 0; l < Math.min(legendNeed, Math.max(0, legendBudget)); l++) {

@@ -4,6 +4,7 @@
  * only when something changed (or once a second, for the clock). However many tasks finish, the
  * sweep pays for a handful of frames a second.
  */
+import { performance } from 'node:perf_hooks';
 import { render } from 'ink';
 import type { SweepEvent } from '../scheduler/events.js';
 import { App, type Panel } from './app.js';
@@ -28,8 +29,8 @@ export interface LiveUiOptions {
   /** q / Ctrl-C. Default: coordinator.interrupt(). `bopt run` routes it through its SIGINT handler. */
   onQuit?: () => void;
   initialPanel?: Panel;
-  /** Called after each frame is handed to Ink (tests, overhead measurement). */
-  onFrame?: (vm: ViewModel) => void;
+  /** Called after each frame is handed to Ink with the ms it took (tests, overhead measurement). */
+  onFrame?: (vm: ViewModel, ms: number) => void;
 }
 
 /** Mount the UI; returns detach(), which draws the final frame and unmounts. */
@@ -49,34 +50,56 @@ export function mountLiveUi(source: UiSource, options: LiveUiOptions = {}): () =
   const element = (vm: ViewModel) => (
     <App vm={vm} color={color} initialPanel={options.initialPanel} onQuit={quit} onTogglePause={togglePause} />
   );
-  const frame = (): void => {
+  const frame = (): number => {
+    const t0 = performance.now();
     dirty = false;
     lastFrame = Date.now();
     const vm = snapshot(state, lastFrame);
     instance.rerender(element(vm));
-    options.onFrame?.(vm);
+    const ms = performance.now() - t0;
+    options.onFrame?.(vm, ms);
+    return ms;
   };
 
   const off = source.onEvent((e) => {
     applyEvent(state, e);
     dirty = true;
   });
+  // Ink takes an explicit `stdout: undefined` as the stream itself: pass only the streams given.
   const instance = render(element(snapshot(state)), {
-    stdout: options.stdout,
-    stdin: options.stdin,
-    stderr: options.stderr,
+    ...(options.stdout && { stdout: options.stdout }),
+    ...(options.stdin && { stdin: options.stdin }),
+    ...(options.stderr && { stderr: options.stderr }),
     exitOnCtrlC: false,
     maxFps: fps,
   });
-  const timer = setInterval(() => {
-    if (dirty || Date.now() - lastFrame >= 1000) frame();
-  }, Math.round(1000 / fps));
+  // Frame pacing: every 1000/fps ms while the main thread has time to spare. When the sweep keeps the
+  // main thread more than 20% busy (e.g. trivial tasks: dispatch is the bottleneck), frames are spaced so that drawing
+  // takes at most 1% of it, whatever a frame costs on this machine.
+  const minDelay = Math.round(1000 / fps);
+  let elu = performance.eventLoopUtilization();
+  let frameMs = 0;
+  let timer: NodeJS.Timeout;
+  const tick = (): void => {
+    const since = performance.eventLoopUtilization(elu);
+    elu = performance.eventLoopUtilization();
+    const total = since.active + since.idle;
+    const busy = total > 0 ? Math.max(0, since.active - frameMs) / total : 0;
+    frameMs = 0;
+    if (dirty || Date.now() - lastFrame >= 1000) {
+      frameMs = frame();
+    }
+    const delay = busy > 0.2 ? Math.max(minDelay, Math.min(5000, frameMs * 100)) : minDelay;
+    timer = setTimeout(tick, delay);
+    timer.unref();
+  };
+  timer = setTimeout(tick, minDelay);
   timer.unref();
 
   let detached: Promise<void> | null = null;
   return () => {
     detached ??= (async () => {
-      clearInterval(timer);
+      clearTimeout(timer);
       off();
       frame();
       instance.unmount();
