@@ -65,11 +65,10 @@ export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): Expan
     }
 
     for (const d of derived) {
-      const lookup = (name: string): number => {
+      const value = d.expression.evaluate((name) => {
         const v = raw[name];
         return typeof v === 'number' ? v : (defaults.get(name) as number);
-      };
-      const value = d.expression.evaluate(lookup);
+      });
       if (!Number.isFinite(value)) {
         throw specError(ctx, d.path, `${JSON.stringify(d.expression.text)} gives ${value} for ${describeTask(spec, raw, t)}`);
       }
