@@ -15,7 +15,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, QueueEvents, type Job, type JobState as BullState } from 'bullmq';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } from '../pool/protocol.js';
 import { boptVersion as currentBoptVersion } from '../cli/version.js';
@@ -42,6 +42,8 @@ export interface BullmqRunnerOptions {
   /** How long to wait for Redis at start; default 10 s. */
   connectTimeoutMs?: number;
 }
+
+type JobState = BullState | 'unknown';
 
 interface Flight {
   job: TrainJob;
@@ -147,9 +149,9 @@ export class BullmqRunner implements TaskRunner {
     const submitting = this.submit(flight);
     submitting.catch(() => undefined);
     try {
-      await Promise.race([submitting, done]);
+      const state = await Promise.race([submitting, done]);
       flight.submitted = true;
-      await Promise.race([this.check(flight), done]);
+      if (typeof state === 'string') await Promise.race([this.check(flight, state), done]);
       const outcome = await done;
       this.forgetWhenStored(job.key);
       return outcome;
@@ -173,17 +175,14 @@ export class BullmqRunner implements TaskRunner {
     await Promise.allSettled([this.events.close(), this.queue.close()]);
   }
 
-  /** Add the job, unless one with this id exists; drop a stale failure left by a dead coordinator. */
-  private async submit(flight: Flight): Promise<void> {
+  /**
+   * Add the job (BullMQ ignores the add if a job with this id exists) and return its state. A failed
+   * job found there is the failure of this very attempt if it has the same attempt number and version
+   * (its coordinator died before recording it), reported by check(); any other is history, already
+   * counted by the coordinator: it is replaced by a fresh job.
+   */
+  private async submit(flight: Flight): Promise<JobState> {
     const { job } = flight;
-    const existing = (await this.queue.getJob(job.key)) as Job<QueueJobData> | undefined;
-    if (existing && (await existing.isFailed())) {
-      // The failure of this very attempt (its coordinator died before recording it) is reported by
-      // check(); any other is history (the coordinator already counted it): queue a fresh job.
-      const same = existing.data?.job?.attempt === job.attempt && existing.data?.boptVersion === this.boptVersion;
-      if (same) return;
-      await this.queue.remove(job.key);
-    }
     const data: QueueJobData = {
       format: 1,
       job,
@@ -192,13 +191,21 @@ export class BullmqRunner implements TaskRunner {
       sweep: this.options.sweep ?? '',
       origin: this.origin,
     };
-    await this.queue.add(JOB_NAME, data, { jobId: job.key, attempts: 1, removeOnComplete: false, removeOnFail: false });
+    const add = () => this.queue.add(JOB_NAME, data, { jobId: job.key, attempts: 1, removeOnComplete: false, removeOnFail: false });
+    await add();
+    const state = await this.queue.getJobState(job.key);
+    if (state !== 'failed') return state;
+    const existing = (await this.queue.getJob(job.key)) as Job<QueueJobData> | undefined;
+    if (existing?.data?.job?.attempt === job.attempt && existing.data.boptVersion === this.boptVersion) return state;
+    await this.queue.remove(job.key);
+    await add();
+    return this.queue.getJobState(job.key);
   }
 
   /** Settle the flight from the job's state in Redis (an event may have come before we listened, or been lost). */
-  private async check(flight: Flight): Promise<void> {
+  private async check(flight: Flight, known?: JobState): Promise<void> {
     const key = flight.job.key;
-    const state = await this.queue.getJobState(key);
+    const state = known ?? (await this.queue.getJobState(key));
     if (flight.settled) return;
     if (state === 'completed' || state === 'failed') {
       const job = (await this.queue.getJob(key)) as Job<QueueJobData> | undefined;

@@ -133,6 +133,8 @@ export class QueueWorker {
       const outcome = await this.pool.run(job.data.job, {
         signal: ac.signal,
         onProgress: (p: JobProgress) => {
+          // Step 0 says only "started": the job is already active in Redis, so spare the write.
+          if (p.step === 0) return;
           job.updateProgress({ ...p }).catch((e: Error) => this.noteError(e));
         },
       });

@@ -103,12 +103,14 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), pollMs: 500 });
     try {
       const sweep = tinySweep(name, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], MLP);
+      // One longer task (about a second), so that step progress (every 500 ms on the workers) shows.
+      sweep.tasks.push(tinySweep(name, [10], { ...MLP, steps: 1500 }).tasks[0]!);
       const events: SweepEvent[] = [];
       const c = new Coordinator({ store, sweep, runner, codeVersion: boptVersion() });
       c.onEvent((e) => events.push(e));
       const summary = await c.run();
-      assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 10, failed: 0 });
-      assertStoredOnce(store.path, 10);
+      assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 11, failed: 0 });
+      assertStoredOnce(store.path, 11);
       const workers = store.db.prepare('SELECT DISTINCT worker FROM results').pluck().all() as string[];
       for (const child of [a, b]) assert.ok(workers.some((w) => w.includes(`:${child.pid}/`)), `worker ${child.pid} trained some: ${workers}`);
       assert.ok(events.some((e) => e.type === 'task-progress'), 'progress came back through Redis');
