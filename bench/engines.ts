@@ -27,7 +27,7 @@ import { referenceEngine } from '../src/engines/reference/index.js';
 import type { KernelFactory } from '../src/engines/types.js';
 
 export interface EngineBenchOptions {
-  /** Engines to measure (default: every available one: native, reference). */
+  /** Engines to measure (default: every available one: native, tfjs, reference). */
   engines?: string[];
   batches?: number[];
   /** Timing budget per point, seconds (default 1; the reference engine stops after one step at most when slow). */
@@ -209,7 +209,7 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   const seconds = options.seconds ?? 1;
   const repeats = options.repeats ?? 3;
   const factories: KernelFactory[] = [];
-  const wanted = options.engines ?? ['native', 'reference'];
+  const wanted = options.engines ?? ['native', 'tfjs', 'reference'];
   const rows: EngineBenchRow[] = [];
   for (const name of wanted) {
     if (name === 'native') {

@@ -37,7 +37,6 @@ CREATE TABLE sweep_tasks (
   position  INTEGER NOT NULL,            -- order in the expanded grid
   PRIMARY KEY (sweep_id, task_key)
 ) WITHOUT ROWID;
-CREATE INDEX sweep_tasks_by_task ON sweep_tasks (task_key);
 
 -- At most one result per task: the primary key makes a second write a no-op.
 CREATE TABLE results (
