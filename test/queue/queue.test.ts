@@ -159,6 +159,37 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     }
   });
 
+  test('SIGTERM of a worker mid-task hands its job back at once (no stall wait, no attempt counted)', async () => {
+    const name = 'term-worker';
+    const leaving = await startWorker(name);
+    const store = SweepStore.open(join(dir, `${name}.sqlite`));
+    const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), pollMs: 500 });
+    const q = inspect(name);
+    let staying: Child | undefined;
+    try {
+      const sweep = tinySweep(name, [0, 1], { ...MLP, steps: 1500 });
+      const running = new Coordinator({ store, sweep, runner, codeVersion: boptVersion() }).run();
+      await until('the worker to hold a job', async () => (await q.getActiveCount()) > 0);
+      const t0 = Date.now();
+      leaving.kill('SIGTERM');
+      assert.deepEqual(await exited(leaving), { code: 0, signal: null });
+      assert.match(leaving.output().stderr, /handed back 1/);
+      assert.equal(await q.getActiveCount(), 0, 'nothing left holding a lock');
+      assert.equal(await q.getWaitingCount(), 2, 'both jobs waiting again');
+      assert.ok(Date.now() - t0 < 5_000, 'stopped without waiting for the task');
+      staying = await startWorker(name);
+      const summary = await running;
+      assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 2, failed: 0 });
+      assertStoredOnce(store.path, 2);
+      assert.equal(countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'), 0);
+    } finally {
+      await runner.close();
+      store.close();
+      staying?.kill('SIGTERM');
+      if (staying) await exited(staying);
+    }
+  });
+
   test('SIGKILL of the coordinator: jobs finished meanwhile wait in Redis and are collected on resume, not retrained', async () => {
     const name = 'kill-coordinator';
     const db = join(dir, `${name}.sqlite`);
