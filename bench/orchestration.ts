@@ -76,7 +76,9 @@ repeats: 10
     // 3. Real training tasks on 1 and 2 workers (the default engine: native where built).
     const engine = defaultEngine();
     const trainingTasks = 8;
-    const steps = options.quick ? 30 : engine === 'native' ? 600 : 60;
+    // Tasks of ~1.5 s with the native engine: long enough that pool start-up and the per-thread MNIST load
+    // (paid once per worker) do not dominate, as in a real sweep.
+    const steps = options.quick ? 30 : engine === 'native' ? 3000 : 100;
     const trainText = (name: string) => `name: ${name}
 fixed: {engine: ${engine}, model: mlp, dataset: mnist, n_train: 1000, n_test: 1000, momentum: 0.9, lr: 0.1, batch_size: 32, steps: ${steps}}
 repeats: ${trainingTasks}
