@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bopt, boptAsync, countOf, exited, tempDir, waitForCount, writeSweep } from '../helpers/index.js';
+import { bopt, boptAsync, countOf, exited, killableSweepYaml, tempDir, waitForCount, writeSweep } from '../helpers/index.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -13,20 +13,7 @@ before(() => ({ dir, cleanup } = tempDir()));
 after(() => cleanup());
 
 const GRID_SIZE = 24;
-const SWEEP = (name: string) => `name: ${name}
-fixed:
-  engine: reference
-  model: mlp
-  hidden: 32
-  dataset: mnist
-  n_train: 200
-  n_test: 200
-  steps: 150
-grid:
-  lr: [0.05, 0.1, 0.2]
-  batch_size: [8, 16, 32, 64]
-repeats: 2
-`;
+const SWEEP = (name: string) => killableSweepYaml(name, 2);
 
 test('SIGKILL of the coordinator mid-sweep, then run again: every task has exactly one result', async () => {
   const db = join(dir, 'kill.sqlite');

@@ -53,3 +53,24 @@ export function fakeResult(overrides: Partial<TrainResult> = {}): TrainResult {
     ...overrides,
   };
 }
+
+/**
+ * A sweep of 12 × `repeats` small MLP tasks (0.1–0.7 s each on the reference engine): long enough
+ * for a kill or an interrupt to land while tasks are running.
+ */
+export function killableSweepYaml(name: string, repeats = 1): string {
+  return `name: ${name}
+fixed:
+  engine: reference
+  model: mlp
+  hidden: 32
+  dataset: mnist
+  n_train: 200
+  n_test: 200
+  steps: 150
+grid:
+  lr: [0.05, 0.1, 0.2]
+  batch_size: [8, 16, 32, 64]
+repeats: ${repeats}
+`;
+}

@@ -14,7 +14,7 @@ import { SweepStore } from '../../src/storage/store.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
 import { bullmqOptions, parseQueueUrl } from '../../src/queue/connection.js';
 import { boptVersion } from '../../src/cli/version.js';
-import { boptAsync, countOf, exited, tempDir, tinySweep, waitForCount, writeSweep } from '../helpers/index.js';
+import { boptAsync, countOf, exited, killableSweepYaml, tempDir, tinySweep, waitForCount, writeSweep } from '../helpers/index.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis.js';
 
 const skip = redisAvailable() || process.env.CI ? false : 'redis-server is not installed (apt-get install -y redis-server)';
@@ -23,19 +23,7 @@ type Child = ReturnType<typeof boptAsync>;
 
 /** MLP tasks of 0.1–0.7 s: long enough for a kill to land mid-task. */
 const MLP = { model: 'mlp', hidden: 32, n_train: 200, n_test: 200, steps: 150 } as const;
-const SWEEP = (name: string) => `name: ${name}
-fixed:
-  engine: reference
-  model: mlp
-  hidden: 32
-  dataset: mnist
-  n_train: 200
-  n_test: 200
-  steps: 150
-grid:
-  lr: [0.05, 0.1, 0.2]
-  batch_size: [8, 16, 32, 64]
-`;
+const SWEEP = (name: string) => killableSweepYaml(name);
 const GRID = 12;
 
 describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () => {
