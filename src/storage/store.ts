@@ -159,6 +159,7 @@ export class SweepStore {
            AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)
            AND (holder IS NULL OR holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?))`,
       ),
+      dropOrphanProgress: db.prepare('DELETE FROM progress WHERE holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?)'),
       resetFailed: db.prepare(
         `UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL
          WHERE state = 'failed' AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)`,
@@ -337,7 +338,10 @@ export class SweepStore {
 
   /** Running tasks of a sweep whose coordinator is gone (its lease expired or was taken over) go back to pending. */
   reclaimOrphans(sweepId: number, now: number = Date.now()): number {
-    return this.stmt.reclaim.run(sweepId, now).changes;
+    return this.db.transaction((): number => {
+      this.stmt.dropOrphanProgress.run(now); // step-level progress a dead coordinator left behind
+      return this.stmt.reclaim.run(sweepId, now).changes;
+    })();
   }
 
   /** --retry-failed: failed tasks of the sweep become pending with a fresh retry budget. */

@@ -37,6 +37,7 @@ test('SIGKILL of the coordinator mid-sweep, then run again: every task has exact
   assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state <> 'done'"), 0);
   assert.equal(countOf(db, 'SELECT count(*) FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE r.task_key IS NULL'), 0);
   assert.equal(countOf(db, 'SELECT count(*) FROM leases'), 0);
+  assert.equal(countOf(db, 'SELECT count(*) FROM progress'), 0, 'no stale step-level progress of the killed coordinator');
   // No curve row without its result, none twice.
   assert.equal(countOf(db, 'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)'), 0);
 });
