@@ -19,7 +19,8 @@ import { referenceEngine } from '../../src/engines/reference/index.js';
 import type { Kernel } from '../../src/engines/types.js';
 
 const addon = loadNativeAddon();
-const skip = addon ? false : `native addon unavailable: ${nativeUnavailableReason()}`;
+// Skipped only on a machine without a compiler; CI builds the addon, so there a missing addon fails loudly.
+const skip = addon || process.env.CI ? false : `native addon unavailable: ${nativeUnavailableReason()}`;
 
 const SEED = 3;
 /**
