@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BoptError } from '../errors.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
+import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
 import { boptVersion } from './version.js';
 import { workerCommand, type WorkerCommandOptions } from '../queue/queue-worker.js';
 
@@ -111,6 +112,38 @@ program
   .option('-o, --out <file>', 'write to a file instead of stdout')
   .action((name: string, options: { db?: string; format: string; out?: string; curves: boolean }) => {
     process.stdout.write(exportCommand(name, options));
+  });
+
+program
+  .command('fit')
+  .argument('<sweep>', 'sweep name or sweep file')
+  .description('B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); the evidence table for logistic-regression sweeps')
+  .addOption(dbOption())
+  .option('--format <format>', 'table or json', 'table')
+  .option('--bootstrap <n>', 'bootstrap resamples over seeds', parseIntOption('--bootstrap'), 1000)
+  .action((name: string, options: { db?: string; format: string; bootstrap: number }) => {
+    process.stdout.write(fitCommand(name, options));
+  });
+
+program
+  .command('plot')
+  .argument('<sweep>', 'sweep name or sweep file')
+  .description('figures of a sweep: a .svg/.png file (one kind) or a directory (every applicable kind)')
+  .addOption(dbOption())
+  .requiredOption('-o, --out <path>', 'FILE.svg, FILE.png or a directory')
+  .option('--kind <kinds>', 'accuracy, bopt, curves, collapse, evidence, logreg-accuracy (default: what applies)')
+  .action(async (name: string, options: { db?: string; out: string; kind?: string }) => {
+    process.stdout.write(await plotCommand(name, options));
+  });
+
+program
+  .command('report')
+  .argument('<sweeps...>', 'sweep names or sweep files')
+  .description("Markdown report: figures, fit tables and the paper's claims checked against the data")
+  .addOption(dbOption())
+  .requiredOption('-o, --out <dir>', 'output directory (report.md and the figures)')
+  .action(async (names: string[], options: { db?: string; out: string }) => {
+    process.stdout.write(await reportCommand(names, options));
   });
 
 async function main(): Promise<void> {

@@ -1,0 +1,185 @@
+/**
+ * The paper's claims checked against a sweep's runs (PAPER.md §2–4): each gives a verdict (holds,
+ * does not hold, inconclusive) and the numbers behind it. Used by `bopt fit` (the evidence table of
+ * logistic-regression sweeps) and `bopt report`.
+ */
+import { collapseScore, mean, pearson, sd, type RunRow, type SweepFit } from './fit.js';
+
+export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
+
+export interface Claim {
+  claim: string;
+  verdict: Verdict;
+  evidence: string;
+}
+
+/** Mean over seeds per (dataset, labels, l2) of a logistic-regression sweep. */
+export interface EvidencePoint {
+  dataset: string;
+  labels: string;
+  n_train: number;
+  l2: number;
+  /** The paper's lambda = N · l2 (l2 is on the mean loss in the engines). */
+  lambda: number;
+  runs: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  trainLoss: number;
+  testLoss: number;
+  evidence: number;
+  evidenceSd: number;
+  evidencePerExample: number;
+}
+
+export const isLogregSweep = (rows: readonly RunRow[]): boolean => rows.length > 0 && rows.every((r) => r.model === 'logreg');
+
+const nums = (xs: (number | null | undefined)[]): number[] => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+
+export function evidencePoints(rows: readonly RunRow[]): EvidencePoint[] {
+  const by = new Map<string, RunRow[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r.dataset, r.labels, r.n_train, r.l2]);
+    let l = by.get(k);
+    if (!l) by.set(k, (l = []));
+    l.push(r);
+  }
+  const out: EvidencePoint[] = [];
+  for (const list of by.values()) {
+    const r0 = list[0];
+    const e = nums(list.map((r) => r.log_evidence));
+    out.push({
+      dataset: String(r0.dataset),
+      labels: String(r0.labels),
+      n_train: r0.n_train,
+      l2: r0.l2 ?? 0,
+      lambda: (r0.l2 ?? 0) * r0.n_train,
+      runs: list.length,
+      trainAccuracy: mean(nums(list.map((r) => r.train_accuracy))),
+      testAccuracy: mean(nums(list.map((r) => r.test_accuracy))),
+      trainLoss: mean(nums(list.map((r) => r.train_loss))),
+      testLoss: mean(nums(list.map((r) => r.test_loss))),
+      evidence: e.length ? mean(e) : NaN,
+      evidenceSd: sd(e),
+      evidencePerExample: mean(nums(list.map((r) => r.log_evidence_per_example))),
+    });
+  }
+  return out.sort((a, b) => a.dataset.localeCompare(b.dataset) || a.labels.localeCompare(b.labels) || a.l2 - b.l2);
+}
+
+function seriesOf(points: readonly EvidencePoint[]): Map<string, EvidencePoint[]> {
+  const m = new Map<string, EvidencePoint[]>();
+  for (const p of points) {
+    const k = `${p.dataset}, ${p.labels} labels`;
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(p);
+  }
+  return m;
+}
+
+const f3 = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : 'n/a');
+
+function argmin(xs: readonly number[]): number {
+  let b = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] < xs[b]) b = i;
+  return b;
+}
+
+/** Figures 1–2: memorisation, the sign of E, and where E and the test cross-entropy are smallest. */
+export function evidenceClaims(rows: readonly RunRow[]): Claim[] {
+  const points = evidencePoints(rows).filter((p) => p.l2 > 0);
+  const claims: Claim[] = [];
+  const datasets = [...new Set(points.map((p) => p.dataset))];
+  for (const ds of datasets) {
+    const rnd = points.filter((p) => p.dataset === ds && p.labels === 'random');
+    const tru = points.filter((p) => p.dataset === ds && p.labels === 'true');
+    if (rnd.length) {
+      const p = rnd[0]; // smallest l2
+      const memorised = p.trainAccuracy >= 0.999;
+      const chance = Math.abs(p.testAccuracy - 0.5) <= 0.05;
+      claims.push({
+        claim: `${ds}: weakly regularised, random labels are memorised (train accuracy 1.0) with chance test accuracy`,
+        verdict: memorised && chance ? 'holds' : 'does not hold',
+        evidence: `at l2 ${f3(p.l2)} (lambda ${f3(p.lambda)}): train accuracy ${f3(p.trainAccuracy)}, test accuracy ${f3(p.testAccuracy)} (chance 0.5), ${p.runs} seeds`,
+      });
+      const minE = Math.min(...rnd.map((q) => q.evidence));
+      claims.push({
+        claim: `${ds}: with random labels E > 0 at every lambda (the null model is preferred)`,
+        verdict: minE > 0 ? 'holds' : 'does not hold',
+        evidence: `min over ${rnd.length} lambdas of mean E = ${f3(minE)} (E/N ${f3(Math.min(...rnd.map((q) => q.evidencePerExample)))})`,
+      });
+    }
+    if (tru.length) {
+      const i = argmin(tru.map((q) => q.evidence));
+      const p = tru[i];
+      claims.push({
+        claim: `${ds}: with true labels E < 0 at some lambda`,
+        verdict: p.evidence < 0 ? 'holds' : 'does not hold',
+        evidence: `min mean E = ${f3(p.evidence)} (E/N ${f3(p.evidencePerExample)}) at l2 ${f3(p.l2)}, test accuracy there ${f3(p.testAccuracy)}`,
+      });
+    }
+    for (const [name, series] of [['true', tru], ['random', rnd]] as const) {
+      if (series.length < 3) continue;
+      const iE = argmin(series.map((q) => q.evidence));
+      const iC = argmin(series.map((q) => q.testLoss));
+      const atEdge = (i: number): boolean => i === 0 || i === series.length - 1;
+      const r = pearson(series.map((q) => q.evidencePerExample), series.map((q) => q.testLoss));
+      const close = Math.abs(iE - iC) <= 1;
+      claims.push({
+        claim: `${ds}, ${name} labels: argmin E within one grid step of argmin test cross-entropy`,
+        verdict: close ? (atEdge(iE) && atEdge(iC) ? 'inconclusive' : 'holds') : 'does not hold',
+        evidence:
+          `argmin E at l2 ${f3(series[iE].l2)}, argmin test CE at l2 ${f3(series[iC].l2)} (${Math.abs(iE - iC)} grid steps apart` +
+          `${atEdge(iE) && atEdge(iC) ? '; both at the end of the grid' : ''}); Pearson r(E/N, test CE) over lambda = ${f3(r)}`,
+      });
+    }
+  }
+  return claims;
+}
+
+/** Figures 4–7 and the collapse. */
+export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
+  const claims: Claim[] = [];
+  for (const g of fit.groups) {
+    const label = fit.groupParam ? `${fit.groupParam} = ${g.groupValue}` : 'the sweep';
+    const se = g.sdAtGrid / Math.sqrt(Math.max(1, g.seeds));
+    const verdict: Verdict = !g.interiorPeak ? 'does not hold' : g.peakMargin > 2 * se ? 'holds' : 'inconclusive';
+    claims.push({
+      claim: `${label}: test accuracy has an interior peak in B`,
+      verdict,
+      evidence: `best B ${g.bOptGrid} of ${g.points[0].batchSize}..${g.points[g.points.length - 1].batchSize}: accuracy ${f3(g.accAtGrid)} ± ${f3(g.sdAtGrid)} (sd, ${g.seeds} seeds), ${f3(g.peakMargin)} above the better end`,
+    });
+  }
+  const l = fit.line;
+  if (fit.groupParam && l) {
+    claims.push({
+      claim: `B_opt increases with ${l.against}`,
+      verdict: l.spearman > 0.999 ? 'holds' : l.spearman > 0 ? 'inconclusive' : 'does not hold',
+      evidence: `B_opt = ${fit.groups.map((g) => f3(g.bOpt)).join(', ')} at ${fit.groupParam} = ${fit.groups.map((g) => g.groupValue).join(', ')}; Spearman ${f3(l.spearman)}`,
+    });
+    const lo = l.exponentBootLo ?? l.exponentLo;
+    const hi = l.exponentBootHi ?? l.exponentHi;
+    const kind = l.exponentBootLo !== null ? 'bootstrap' : 't';
+    claims.push({
+      claim: `B_opt proportional to ${l.against} (log-log exponent 1)`,
+      verdict: lo === null || hi === null ? 'inconclusive' : lo <= 1 && 1 <= hi ? (hi - lo < 1 ? 'holds' : 'inconclusive') : 'does not hold',
+      evidence: `exponent ${f3(l.exponent)}${lo !== null && hi !== null ? `, 95 % ${kind} interval [${f3(lo)}, ${f3(hi)}]` : ''}; proportional fit B_opt = ${f3(l.slope)} x ${l.against}, R² ${f3(l.r2)}; log-log R² ${f3(l.r2Log)}`,
+    });
+    const accs = fit.groups.map((g) => g.accAtGrid);
+    const spread = Math.max(...accs) - Math.min(...accs);
+    claims.push({
+      claim: 'the peak accuracy is about the same in every group',
+      verdict: spread <= 0.02 ? 'holds' : 'does not hold',
+      evidence: `peak accuracies ${accs.map(f3).join(', ')}: spread ${f3(spread)} (threshold 0.02)`,
+    });
+    const c = collapseScore(rows);
+    if (c) {
+      claims.push({
+        claim: 'collapse: test accuracy is one function of the noise scale g',
+        verdict: c.r2NoiseScale >= 0.5 && c.r2NoiseScale > c.r2BatchSize + 0.05 ? 'holds' : c.r2NoiseScale > c.r2BatchSize ? 'inconclusive' : 'does not hold',
+        evidence: `R² of one quadratic in ln g ${f3(c.r2NoiseScale)} vs in ln B ${f3(c.r2BatchSize)} (${c.runs} runs with B < N); g_opt = ${fit.groups.map((g) => f3(g.gOpt)).join(', ')} (cv ${f3(fit.gOptCv ?? NaN)})`,
+      });
+    }
+  }
+  return claims;
+}
