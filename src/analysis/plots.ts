@@ -57,8 +57,8 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
           color: { field: 'group', type: 'nominal', title: gp },
         },
         layer: [
-          { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative', title: 'final test accuracy', scale: { zero: false } } } },
-          { mark: 'errorbar', encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+          { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative', title: 'final test accuracy' } } },
+          { mark: 'errorbar', encoding: { y: { field: 'lo', type: 'quantitative', title: 'final test accuracy' }, y2: { field: 'hi' } } },
         ],
       } as TopLevelSpec;
     }
@@ -168,7 +168,7 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
       const pts = evidencePoints(input.rows).filter((p) => p.l2 > 0);
       const measures: [string, (p: (typeof pts)[number]) => number][] =
         kind === 'evidence'
-          ? [['E/N (log evidence ratio vs null, per example)', (p) => p.evidencePerExample], ['train cross-entropy', (p) => p.trainLoss], ['test cross-entropy', (p) => p.testLoss]]
+          ? [['E/N', (p) => p.evidencePerExample], ['train cross-entropy', (p) => p.trainLoss], ['test cross-entropy', (p) => p.testLoss]]
           : [['train accuracy', (p) => p.trainAccuracy], ['test accuracy', (p) => p.testAccuracy]];
       const values = pts.flatMap((p) => measures.map(([m, f]) => ({ panel: `${p.dataset}, ${p.labels} labels`, lambda: p.lambda, measure: m, value: f(p) })));
       return {
