@@ -91,7 +91,7 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
           {
             data: { values: pts },
             mark: 'errorbar',
-            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative', title: 'B_opt (95 % bootstrap interval)' }, y2: { field: 'hi' } },
           },
           {
             data: { values: fitted },
