@@ -12,16 +12,9 @@ import { referenceEngine } from '../../src/engines/reference/index.js';
 import { stream } from '../../src/engines/rng.js';
 import { parameterCount, type Dataset, type ModelShape } from '../../src/engines/types.js';
 import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
+import { toyDataset } from '../helpers/fixtures.js';
 
-/** A small dataset with some exact zeros (to exercise the skipped rows) and labels in [0, classes). */
-function toyData(n: number, d: number, classes: number, seed = 1): Dataset {
-  const rng = stream(seed, 'toy');
-  const x = new Float32Array(n * d);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform() < 0.3 ? 0 : Math.fround(rng.normal());
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) y[i] = rng.int(Math.max(classes, 2));
-  return { x, y, n, d, classes: Math.max(classes, 2) };
-}
+const toyData = (n: number, d: number, classes: number, seed = 1): Dataset => toyDataset(n, d, classes, seed, 'normal');
 
 function cfg(over: Partial<TrainConfigInput>) {
   return parseTrainConfig({

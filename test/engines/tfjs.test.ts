@@ -18,20 +18,13 @@ import type { Dataset, KernelFactory, KernelOptions, ModelShape } from '../../sr
 import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
 import { loadTfjsEngine } from '../../src/engines/tfjs/index.js';
 import { loadTf } from '../../src/engines/tfjs/backend.js';
+import { toyDataset } from '../helpers/fixtures.js';
 
 /** Tolerance of the relative errors (parameters after 50 steps, the 50 batch losses, evaluation loss). */
 const TOLERANCE = 1e-4;
 const STEPS = 50;
 
-/** Toy data with exact zeros (like MNIST's blank pixels) and labels in [0, classes). */
-function toyData(n: number, d: number, classes: number, seed = 1): Dataset {
-  const rng = stream(seed, 'toy');
-  const x = new Float32Array(n * d);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform() < 0.3 ? 0 : Math.fround(rng.uniform());
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) y[i] = rng.int(Math.max(classes, 2));
-  return { x, y, n, d, classes: Math.max(classes, 2) };
-}
+const toyData = (n: number, d: number, classes: number, seed = 1): Dataset => toyDataset(n, d, classes, seed, 'uniform');
 
 function relativeError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
