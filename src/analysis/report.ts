@@ -2,7 +2,7 @@
  * Everything the science commands compute for one sweep, and the Markdown of `bopt report`.
  */
 import type Database from 'better-sqlite3';
-import { boptClaims, evidenceClaims, evidencePoints, isLogregSweep, type Claim } from './claims.js';
+import { boptClaims, curveClaims, evidenceClaims, evidencePoints, isLogregSweep, type Claim } from './claims.js';
 import { loadCurves, loadRuns, taskCounts, type CurveRow } from './data.js';
 import { fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
 import { BoptError } from '../errors.js';
@@ -36,7 +36,7 @@ export function analyseSweep(db: Database.Database, sweep: string, options: FitO
     throw new BoptError(`${sweep}: ${(e as Error).message}`);
   }
   const manyB = new Set(rows.map((r) => r.batch_size)).size >= 3;
-  return { sweep, rows, curves, fit, claims: manyB ? boptClaims(rows, fit) : [], total, done };
+  return { sweep, rows, curves, fit, claims: manyB ? boptClaims(rows, fit) : curveClaims(rows, curves), total, done };
 }
 
 const f = (x: number | null | undefined, digits = 3): string =>
