@@ -8,6 +8,7 @@ import { mountLiveUi, type UiSource } from '../../src/ui/live.js';
 import { reduce, type ViewModel } from '../../src/ui/state.js';
 import type { SweepEvent } from '../../src/scheduler/events.js';
 import { params, sweepEvents } from './events.js';
+import { fakeTty } from '../helpers/tty.js';
 
 const ESC = /\x1b\[/;
 const vm = reduce(sweepEvents(), 60_000, 0);
@@ -95,20 +96,6 @@ class FakeSource implements UiSource {
     this.isPaused = p;
     this.emit({ type: 'paused', paused: p });
   }
-}
-
-function fakeTty(): NodeJS.WriteStream & { writes: number } {
-  const s = Object.assign(new EventEmitter(), {
-    columns: 120,
-    rows: 40,
-    isTTY: true,
-    writes: 0,
-    write(_chunk: string) {
-      s.writes++;
-      return true;
-    },
-  });
-  return s as unknown as NodeJS.WriteStream & { writes: number };
 }
 
 test('mountLiveUi draws at most ~5 frames a second however many events arrive, and a final frame', async () => {

@@ -6,7 +6,6 @@
  *
  * Run: npx tsc -p . && node dist/test/ui/overhead.js [rounds] [side]
  */
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { PiscinaRunner } from '../../src/pool/piscina-runner.js';
 import { Coordinator } from '../../src/scheduler/coordinator.js';
@@ -15,23 +14,10 @@ import { SweepStore } from '../../src/storage/store.js';
 import { mountLiveUi } from '../../src/ui/live.js';
 import { createPlainReporter } from '../../src/ui/plain.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { fakeTty } from '../helpers/tty.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const side = Number(process.argv[3] ?? 40);
-
-function fakeTty(): NodeJS.WriteStream & { bytes: number } {
-  const s = Object.assign(new EventEmitter(), {
-    columns: 120,
-    rows: 40,
-    isTTY: true,
-    bytes: 0,
-    write(chunk: string) {
-      s.bytes += chunk.length;
-      return true;
-    },
-  });
-  return s as unknown as NodeJS.WriteStream & { bytes: number };
-}
 
 async function once(dir: string, mode: 'ui' | 'plain', i: number): Promise<{ tps: number; frames: number; uiShare: number }> {
   const text = `name: overhead-${mode}-${i}
