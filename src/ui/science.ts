@@ -5,6 +5,7 @@
  *
  * Adding a result is O(1); summarize() is O(cells) and runs at render time only.
  */
+import { AGAINST, ols } from '../analysis/fit.js';
 import { compactNumber } from './format.js';
 
 export type SweptVariable = 'lr' | 'n_train' | 'momentum';
@@ -68,7 +69,6 @@ interface Cell {
 
 const VARIABLES: SweptVariable[] = ['lr', 'n_train', 'momentum'];
 const LABEL: Record<SweptVariable, string> = { lr: 'eps', n_train: 'N', momentum: 'm' };
-const X_LABEL: Record<SweptVariable, string> = { lr: 'eps', n_train: 'N', momentum: '1/(1-m)' };
 
 /** The regressor of the fit for a group value. */
 export function fitX(variable: SweptVariable, value: number): number {
@@ -167,19 +167,8 @@ export function fitBOpt(variable: SweptVariable, groups: ScienceGroup[]): Scienc
     ssTot += (p.y - mean) ** 2;
   }
   const r2 = pts.length >= 3 && ssTot > 0 ? 1 - ssRes / ssTot : NaN;
-  // log-log ordinary least squares
-  const logs = pts.filter((p) => p.x > 0 && p.y > 0).map((p) => ({ x: Math.log(p.x), y: Math.log(p.y) }));
-  let exponent = NaN;
-  if (logs.length >= 2) {
-    const mx = logs.reduce((s, p) => s + p.x, 0) / logs.length;
-    const my = logs.reduce((s, p) => s + p.y, 0) / logs.length;
-    let num = 0;
-    let den = 0;
-    for (const p of logs) {
-      num += (p.x - mx) * (p.y - my);
-      den += (p.x - mx) ** 2;
-    }
-    if (den > 0) exponent = num / den;
-  }
-  return { variable, xLabel: X_LABEL[variable], slope, r2, exponent, groups: pts.length };
+  // log-log ordinary least squares: the same regression `bopt fit` uses
+  const logs = pts.filter((p) => p.x > 0 && p.y > 0);
+  const exponent = logs.length >= 2 ? ols(logs.map((p) => Math.log(p.x)), logs.map((p) => Math.log(p.y))).b : NaN;
+  return { variable, xLabel: AGAINST[variable].name, slope, r2, exponent, groups: pts.length };
 }
