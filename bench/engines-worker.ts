@@ -15,7 +15,18 @@ if (!factory) {
   port.postMessage(`native engine unavailable: ${nativeUnavailableReason()}`);
 } else {
   const prep = prepareTraining(
-    parseTrainConfig({ engine: 'native', model: 'mlp', dataset: 'mnist', n_train: 1000, n_test: 10, batch_size: batch, lr: 0.01, momentum: 0.9, steps, seed: 1 }),
+    parseTrainConfig({
+      engine: 'native',
+      model: 'mlp',
+      dataset: 'mnist',
+      n_train: 1000,
+      n_test: 10,
+      batch_size: batch,
+      lr: 0.01,
+      momentum: 0.9,
+      steps,
+      seed: 1,
+    }),
   );
   const kernel = factory.createKernel(prep.shape, prep.train, { lr: 0.01, momentum: 0.9, l2: 0 });
   kernel.setParameters(prep.initialParams);

@@ -74,8 +74,17 @@ const N = 1000;
 function prepare(model: ModelName, dataset: 'mnist' | 'mnist01', hidden: number, nTest = 10000): PreparedTraining {
   return prepareTraining(
     parseTrainConfig({
-      engine: 'reference', model, dataset, hidden, n_train: N, n_test: nTest, batch_size: 1,
-      lr: LR, momentum: MOMENTUM, steps: 0, seed: 0,
+      engine: 'reference',
+      model,
+      dataset,
+      hidden,
+      n_train: N,
+      n_test: nTest,
+      batch_size: 1,
+      lr: LR,
+      momentum: MOMENTUM,
+      steps: 0,
+      seed: 0,
     }),
   );
 }
@@ -85,7 +94,13 @@ function prepare(model: ModelName, dataset: 'mnist' | 'mnist01', hidden: number,
  * processes): the time is measured in short windows of consecutive steps (~20 ms, at least one step)
  * and the best window of `repeats` runs of ~`seconds` each is kept.
  */
-function timeSteps(factory: KernelFactory, prep: PreparedTraining, B: number, seconds: number, repeats: number): number {
+function timeSteps(
+  factory: KernelFactory,
+  prep: PreparedTraining,
+  B: number,
+  seconds: number,
+  repeats: number,
+): number {
   let best = Infinity;
   for (let r = 0; r < repeats; r++) {
     const kernel = factory.createKernel(prep.shape, prep.train, { lr: LR, momentum: MOMENTUM, l2: 0 });
@@ -137,15 +152,36 @@ interface TorchRow {
   us_per_example: number;
 }
 
-function runTorch(opts: EngineBenchOptions, hidden: number, batches: number[], log: (l: string) => void): TorchRow[] | string {
+function runTorch(
+  opts: EngineBenchOptions,
+  hidden: number,
+  batches: number[],
+  log: (l: string) => void,
+): TorchRow[] | string {
   const python = opts.python ?? process.env.BOPT_PYTHON ?? '/usr/bin/python3';
-  const script = opts.torchScript ?? process.env.BOPT_TORCH_REF ?? resolve(packageRoot(), '..', 'shared', 'bench', 'torch_ref.py');
+  const script =
+    opts.torchScript ?? process.env.BOPT_TORCH_REF ?? resolve(packageRoot(), '..', 'shared', 'bench', 'torch_ref.py');
   if (!existsSync(script)) return `torch_ref.py not found at ${script} (set BOPT_TORCH_REF)`;
   if (!existsSync(python)) return `${python} not found`;
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return 'PyTorch is not installed (apt-get install -y python3-torch libopenblas0-pthread)';
-  const args = [script, '--data', mnistFolder(), '--batch', batches.join(','), '--hidden', String(hidden),
-    '--n', String(N), '--lr', String(LR), '--momentum', String(MOMENTUM), '--seconds', String(opts.seconds ?? 1)];
+  const args = [
+    script,
+    '--data',
+    mnistFolder(),
+    '--batch',
+    batches.join(','),
+    '--hidden',
+    String(hidden),
+    '--n',
+    String(N),
+    '--lr',
+    String(LR),
+    '--momentum',
+    String(MOMENTUM),
+    '--seconds',
+    String(opts.seconds ?? 1),
+  ];
   log(`  torch: ${python} ${args.join(' ')}`);
   const best = new Map<number, TorchRow>();
   for (let r = 0; r < (opts.repeats ?? 3); r++) {
@@ -170,25 +206,34 @@ async function twoWorkers(log: (l: string) => void): Promise<number | string> {
   // Under tsx (bench run from source) the worker registers tsx's loader itself, then imports the .ts file.
   const tsxApi = ts ? import.meta.resolve('tsx/esm/api') : '';
   const entry = ts
-    ? new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(pathToFileURL(workerFile).href)});`)}`)
+    ? new URL(
+        `data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(pathToFileURL(workerFile).href)});`)}`,
+      )
     : pathToFileURL(workerFile);
   const runWorkers = async (count: number): Promise<number> => {
     const ready: Promise<void>[] = [];
     const workers = Array.from({ length: count }, () => {
       const w = new Worker(entry, { workerData: { steps: 300, batch: 100 } });
-      ready.push(new Promise((res, rej) => {
-        w.once('message', (m: unknown) => (m === 'ready' ? res() : rej(new Error(String(m)))));
-        w.once('error', rej);
-      }));
+      ready.push(
+        new Promise((res, rej) => {
+          w.once('message', (m: unknown) => (m === 'ready' ? res() : rej(new Error(String(m)))));
+          w.once('error', rej);
+        }),
+      );
       return w;
     });
     await Promise.all(ready); // data loaded, kernel created: time the training only
     const t0 = performance.now();
-    await Promise.all(workers.map((w) => new Promise<void>((res, rej) => {
-      w.once('message', () => res());
-      w.once('error', rej);
-      w.postMessage('go');
-    })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((res, rej) => {
+            w.once('message', () => res());
+            w.once('error', rej);
+            w.postMessage('go');
+          }),
+      ),
+    );
     const ms = performance.now() - t0;
     await Promise.all(workers.map((w) => w.terminate()));
     return ms;
@@ -220,7 +265,9 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
       factories.push(referenceEngine);
     } else {
       try {
-        const { loadEngine } = (await import('../src/engines/registry.js')) as { loadEngine: (n: string) => Promise<KernelFactory> };
+        const { loadEngine } = (await import('../src/engines/registry.js')) as {
+          loadEngine: (n: string) => Promise<KernelFactory>;
+        };
         factories.push(await loadEngine(name));
       } catch (e) {
         rows.push({ engine: name, bench: '-', note: (e as Error).message.split('\n')[0] });
@@ -248,7 +295,9 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
         for (const r of t) {
           by.set(r.batch, r.us_per_example);
           rows.push({ engine: r.engine, bench: m.bench, batch: r.batch, usPerExample: r.us_per_example });
-          log(`  ${r.engine.padEnd(10)} ${m.bench.padEnd(8)} B=${String(r.batch).padEnd(5)} ${r.us_per_example.toFixed(2)} µs/example`);
+          log(
+            `  ${r.engine.padEnd(10)} ${m.bench.padEnd(8)} B=${String(r.batch).padEnd(5)} ${r.us_per_example.toFixed(2)} µs/example`,
+          );
         }
         torch.set(m.bench, by);
       }
@@ -256,7 +305,8 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   }
   for (const r of rows) {
     const t = r.batch !== undefined ? torch.get(r.bench)?.get(r.batch) : undefined;
-    if (t !== undefined && r.usPerExample !== undefined && !r.engine.startsWith('torch')) r.vsTorch = t / r.usPerExample;
+    if (t !== undefined && r.usPerExample !== undefined && !r.engine.startsWith('torch'))
+      r.vsTorch = t / r.usPerExample;
   }
   const evalPrep = prepare('mlp', 'mnist', 800);
   for (const f of factories) {
@@ -266,14 +316,20 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   }
   if (options.workers !== false && factories.some((f) => f.name === 'native')) {
     const s = await twoWorkers(log);
-    rows.push(typeof s === 'number' ? { engine: 'native', bench: 'two-workers', batch: 100, speedup: s } : { engine: 'native', bench: 'two-workers', note: s });
+    rows.push(
+      typeof s === 'number'
+        ? { engine: 'native', bench: 'two-workers', batch: 100, speedup: s }
+        : { engine: 'native', bench: 'two-workers', note: s },
+    );
   }
   return rows;
 }
 
 /** The rows as a Markdown table (README). */
 export function formatEngineBench(rows: EngineBenchRow[]): string {
-  const batches = [...new Set(rows.filter((r) => r.batch !== undefined && r.usPerExample !== undefined).map((r) => r.batch as number))].sort((a, b) => a - b);
+  const batches = [
+    ...new Set(rows.filter((r) => r.batch !== undefined && r.usPerExample !== undefined).map((r) => r.batch as number)),
+  ].sort((a, b) => a - b);
   const out: string[] = [];
   out.push(`| engine | model | ${batches.map((b) => `B=${b}`).join(' | ')} |`);
   out.push(`|---|---|${batches.map(() => '---:').join('|')}|`);
@@ -283,16 +339,25 @@ export function formatEngineBench(rows: EngineBenchRow[]): string {
     const cells = batches.map((b) => {
       const r = rows.find((x) => x.engine === engine && x.bench === bench && x.batch === b);
       if (!r || r.usPerExample === undefined) return '';
-      const v = r.usPerExample < 10 ? r.usPerExample.toFixed(2) : r.usPerExample < 100 ? r.usPerExample.toFixed(1) : r.usPerExample.toFixed(0);
+      const v =
+        r.usPerExample < 10
+          ? r.usPerExample.toFixed(2)
+          : r.usPerExample < 100
+            ? r.usPerExample.toFixed(1)
+            : r.usPerExample.toFixed(0);
       return r.vsTorch !== undefined ? `${v} (${r.vsTorch.toFixed(1)}x)` : v;
     });
     out.push(`| ${engine} | ${bench} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  out.push('µs per training example; (Nx) = PyTorch time / this engine\'s time, same run.');
+  out.push("µs per training example; (Nx) = PyTorch time / this engine's time, same run.");
   for (const r of rows) {
-    if (r.bench === 'eval-mlp') out.push(`- ${r.engine}: evaluate the 10,000 test images (MLP 784-800-10): ${r.seconds?.toFixed(3)} s`);
-    if (r.bench === 'two-workers') out.push(`- ${r.engine}: two tasks on two workers: ${r.speedup !== undefined ? r.speedup.toFixed(2) + 'x the throughput of one' : r.note}`);
+    if (r.bench === 'eval-mlp')
+      out.push(`- ${r.engine}: evaluate the 10,000 test images (MLP 784-800-10): ${r.seconds?.toFixed(3)} s`);
+    if (r.bench === 'two-workers')
+      out.push(
+        `- ${r.engine}: two tasks on two workers: ${r.speedup !== undefined ? r.speedup.toFixed(2) + 'x the throughput of one' : r.note}`,
+      );
     if (r.note && r.bench !== 'two-workers') out.push(`- ${r.engine}: ${r.note}`);
   }
   return out.join('\n');

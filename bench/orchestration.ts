@@ -32,7 +32,8 @@ async function runSweep(dbPath: string, sweepText: string, runner: PiscinaRunner
     const t0 = performance.now();
     const summary = await coordinator.run();
     const seconds = (performance.now() - t0) / 1000;
-    if (summary.counts.done !== sweep.tasks.length) throw new Error(`bench sweep incomplete: ${JSON.stringify(summary.counts)}`);
+    if (summary.counts.done !== sweep.tasks.length)
+      throw new Error(`bench sweep incomplete: ${JSON.stringify(summary.counts)}`);
     return seconds;
   } finally {
     await runner.close();
@@ -53,7 +54,11 @@ grid:
 `;
     const noop = new URL('./noop-worker.js', import.meta.url).href;
     const trivialTasks = 2 * trivialSide * trivialSide;
-    const trivialSeconds = await runSweep(join(dir, 'trivial.sqlite'), trivialText, new PiscinaRunner({ workers: 2, filename: noop }));
+    const trivialSeconds = await runSweep(
+      join(dir, 'trivial.sqlite'),
+      trivialText,
+      new PiscinaRunner({ workers: 2, filename: noop }),
+    );
 
     // 2. Expansion and insert of a 100,000-task grid.
     const gridText = `name: grid100k
@@ -83,8 +88,16 @@ repeats: 10
 fixed: {engine: ${engine}, model: mlp, dataset: mnist, n_train: 1000, n_test: 1000, momentum: 0.9, lr: 0.1, batch_size: 32, steps: ${steps}}
 repeats: ${trainingTasks}
 `;
-    const oneWorkerSeconds = await runSweep(join(dir, 'one.sqlite'), trainText('one'), new PiscinaRunner({ workers: 1 }));
-    const twoWorkerSeconds = await runSweep(join(dir, 'two.sqlite'), trainText('two'), new PiscinaRunner({ workers: 2 }));
+    const oneWorkerSeconds = await runSweep(
+      join(dir, 'one.sqlite'),
+      trainText('one'),
+      new PiscinaRunner({ workers: 1 }),
+    );
+    const twoWorkerSeconds = await runSweep(
+      join(dir, 'two.sqlite'),
+      trainText('two'),
+      new PiscinaRunner({ workers: 2 }),
+    );
 
     return {
       trivialTasks,

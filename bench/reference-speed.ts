@@ -20,11 +20,24 @@ const hidden = Number(arg('hidden', '800'));
 
 for (const B of batches) {
   const cfg = parseTrainConfig({
-    engine: 'reference', model: 'mlp', dataset: 'mnist', hidden, n_train: 1000, n_test: 100,
-    batch_size: B, lr: 1, momentum: 0.9, steps: 0, seed: 0,
+    engine: 'reference',
+    model: 'mlp',
+    dataset: 'mnist',
+    hidden,
+    n_train: 1000,
+    n_test: 100,
+    batch_size: B,
+    lr: 1,
+    momentum: 0.9,
+    steps: 0,
+    seed: 0,
   });
   const prep = prepareTraining(cfg);
-  const kernel = referenceEngine.createKernel(prep.shape, prep.train, { lr: cfg.lr, momentum: cfg.momentum, l2: cfg.l2 });
+  const kernel = referenceEngine.createKernel(prep.shape, prep.train, {
+    lr: cfg.lr,
+    momentum: cfg.momentum,
+    l2: cfg.l2,
+  });
   kernel.setParameters(prep.initialParams);
   const it = prep.batchSequence();
   kernel.step(it.next().value); // warm-up
@@ -35,8 +48,16 @@ for (const B of batches) {
     steps++;
   }
   const dt = performance.now() - t0;
-  console.log(JSON.stringify({
-    engine: referenceEngine.version, hidden, n: 1000, lr: 1, momentum: 0.9, batch: B, steps,
-    us_per_example: Math.round((dt * 1000) / (steps * prep.batchSize) * 100) / 100,
-  }));
+  console.log(
+    JSON.stringify({
+      engine: referenceEngine.version,
+      hidden,
+      n: 1000,
+      lr: 1,
+      momentum: 0.9,
+      batch: B,
+      steps,
+      us_per_example: Math.round(((dt * 1000) / (steps * prep.batchSize)) * 100) / 100,
+    }),
+  );
 }

@@ -58,7 +58,10 @@ if (!nodeGyp) fail('node-gyp not found');
 const args = [nodeGyp, 'rebuild'];
 // Use the headers installed with this Node when there are any, so that no download is needed.
 const prefix = resolve(dirname(process.execPath), '..');
-if (existsSync(join(prefix, 'include', 'node', 'node_api.h')) && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) {
+if (
+  existsSync(join(prefix, 'include', 'node', 'node_api.h')) &&
+  existsSync(join(prefix, 'include', 'node', 'common.gypi'))
+) {
   args.push(`--nodedir=${prefix}`);
 }
 if (process.env.BOPT_NATIVE_MARCH) args.push(`--bopt_march=${process.env.BOPT_NATIVE_MARCH}`);
@@ -73,7 +76,13 @@ if (run.status !== 0 || !existsSync(addon)) {
     lines.find((l) => /No such file or directory|not found|command not found/i.test(l) && !/^\$ node/.test(l)) ??
     lines.find((l) => /gyp ERR! stack Error:/.test(l)) ??
     (run.error ? String(run.error) : `node-gyp exited with code ${run.status}`);
-  fail(pick.replace(/^gyp ERR! stack /, '').trim().slice(0, 300), log);
+  fail(
+    pick
+      .replace(/^gyp ERR! stack /, '')
+      .trim()
+      .slice(0, 300),
+    log,
+  );
 }
 
 rmSync(failedFile, { force: true });

@@ -32,9 +32,11 @@ export interface EvidencePoint {
   evidencePerExample: number;
 }
 
-export const isLogregSweep = (rows: readonly RunRow[]): boolean => rows.length > 0 && rows.every((r) => r.model === 'logreg');
+export const isLogregSweep = (rows: readonly RunRow[]): boolean =>
+  rows.length > 0 && rows.every((r) => r.model === 'logreg');
 
-const nums = (xs: (number | null | undefined)[]): number[] => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+const nums = (xs: (number | null | undefined)[]): number[] =>
+  xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 
 export function evidencePoints(rows: readonly RunRow[]): EvidencePoint[] {
   const by = new Map<string, RunRow[]>();
@@ -121,12 +123,18 @@ export function evidenceClaims(rows: readonly RunRow[]): Claim[] {
         evidence: `min mean E = ${f3(p.evidence)} (E/N ${f3(p.evidencePerExample)}) at l2 ${f3(p.l2)}, test accuracy there ${f3(p.testAccuracy)}`,
       });
     }
-    for (const [name, series] of [['true', tru], ['random', rnd]] as const) {
+    for (const [name, series] of [
+      ['true', tru],
+      ['random', rnd],
+    ] as const) {
       if (series.length < 3) continue;
       const iE = argmin(series.map((q) => q.evidence));
       const iC = argmin(series.map((q) => q.testLoss));
       const atEdge = (i: number): boolean => i === 0 || i === series.length - 1;
-      const r = pearson(series.map((q) => q.evidencePerExample), series.map((q) => q.testLoss));
+      const r = pearson(
+        series.map((q) => q.evidencePerExample),
+        series.map((q) => q.testLoss),
+      );
       const close = Math.abs(iE - iC) <= 1;
       claims.push({
         claim: `${ds}, ${name} labels: argmin E within one grid step of argmin test cross-entropy`,
@@ -170,7 +178,14 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
     const gridExp = fit.groups.length >= 2 ? gridExponent(fit) : NaN;
     claims.push({
       claim: `B_opt proportional to ${l.against} (log-log exponent 1)`,
-      verdict: lo === null || hi === null ? 'inconclusive' : lo <= 1 && 1 <= hi ? (hi - lo < 1 ? 'holds' : 'inconclusive') : 'does not hold',
+      verdict:
+        lo === null || hi === null
+          ? 'inconclusive'
+          : lo <= 1 && 1 <= hi
+            ? hi - lo < 1
+              ? 'holds'
+              : 'inconclusive'
+            : 'does not hold',
       evidence: `exponent ${f3(l.exponent)}${lo !== null && hi !== null ? `, 95 % ${kind} interval [${f3(lo)}, ${f3(hi)}]` : ''}; proportional fit B_opt = ${f3(l.slope)} x ${l.against}, R² ${f3(l.r2)}; log-log R² ${f3(l.r2Log)}; exponent of the best GRID points ${f3(gridExp)}`,
     });
     // The paper claims equal peak accuracy only across eps (and m): more data (N) raises the peak.
@@ -188,7 +203,12 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
     if (c) {
       claims.push({
         claim: 'collapse: test accuracy is one function of the noise scale g',
-        verdict: c.r2NoiseScale >= 0.5 && c.r2NoiseScale > c.r2BatchSize + 0.05 ? 'holds' : c.r2NoiseScale > c.r2BatchSize ? 'inconclusive' : 'does not hold',
+        verdict:
+          c.r2NoiseScale >= 0.5 && c.r2NoiseScale > c.r2BatchSize + 0.05
+            ? 'holds'
+            : c.r2NoiseScale > c.r2BatchSize
+              ? 'inconclusive'
+              : 'does not hold',
         evidence: `R² of one quadratic in ln g ${f3(c.r2NoiseScale)} vs in ln B ${f3(c.r2BatchSize)} (${c.runs} runs with B < N); g_opt = ${fit.groups.map((g) => f3(g.gOpt)).join(', ')} (cv ${f3(fit.gOptCv ?? NaN)})`,
       });
     }
@@ -200,7 +220,10 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
 export function gridExponent(fit: SweepFit): number {
   if (!fit.groupParam) return NaN;
   const x = AGAINST[fit.groupParam].x;
-  return ols(fit.groups.map((g) => Math.log(x(g))), fit.groups.map((g) => Math.log(g.bOptGrid))).b;
+  return ols(
+    fit.groups.map((g) => Math.log(x(g))),
+    fit.groups.map((g) => Math.log(g.bOptGrid)),
+  ).b;
 }
 
 /**
@@ -255,7 +278,9 @@ export function curveClaims(rows: readonly RunRow[], curves: readonly CurveRow[]
     const curve = steps.map((s) => mean(bySteps.get(s)!));
     const lowest = Math.min(...curve);
     const rise = curve[curve.length - 1]! - lowest;
-    rises.push(`B = ${b}: min ${f3(lowest)} at step ${steps[curve.indexOf(lowest)]}, final ${f3(curve[curve.length - 1]!)}`);
+    rises.push(
+      `B = ${b}: min ${f3(lowest)} at step ${steps[curve.indexOf(lowest)]}, final ${f3(curve[curve.length - 1]!)}`,
+    );
     if (!(rise > 0.02)) allRise = false;
   }
   if (rises.length > 0) {

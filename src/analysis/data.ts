@@ -45,7 +45,8 @@ export function loadRuns(db: Database.Database, sweep: string): RunRow[] {
 
 /** Counts of tasks by state, to say when a sweep is not finished. */
 export function taskCounts(db: Database.Database, sweep: string): { total: number; done: number } {
-  const r = db.prepare('SELECT total, done FROM sweep_status WHERE sweep = ?').get(sweep) as { total: number; done: number } | undefined;
+  const r = db.prepare('SELECT total, done FROM sweep_status WHERE sweep = ?').get(sweep) as
+    { total: number; done: number } | undefined;
   return r ?? { total: 0, done: 0 };
 }
 
@@ -110,7 +111,8 @@ export function storeFit(db: Database.Database, sweep: string, fit: SweepFit, no
         gOptHi: finite(g.gOptHi),
         now,
       });
-      for (const p of g.points) insPoint.run(sweep, g.groupValue, p.batchSize, p.mean, p.sd, p.n, p.diverged, p.noiseScale);
+      for (const p of g.points)
+        insPoint.run(sweep, g.groupValue, p.batchSize, p.mean, p.sd, p.n, p.diverged, p.noiseScale);
     }
     const l = fit.line;
     if (l) {

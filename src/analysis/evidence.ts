@@ -174,7 +174,10 @@ export interface MinimiseOptions {
 }
 
 /** Damped Newton to the minimum of C(w) = Σ CE + λ/2 |w|². */
-export function minimiseLogreg(problem: LogregProblem, options: MinimiseOptions = {}): MinimumResult & { hessian: Float64Array } {
+export function minimiseLogreg(
+  problem: LogregProblem,
+  options: MinimiseOptions = {},
+): MinimumResult & { hessian: Float64Array } {
   const { n, d, lambda, y } = problem;
   if (!(lambda > 0)) throw new Error('minimiseLogreg needs lambda > 0 (the cost has no minimum otherwise)');
   const P = d + 1;

@@ -164,7 +164,29 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 /** Two-sided 97.5 % quantile of Student's t. */
 export function t975(df: number): number {
-  const table = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+  const table = [
+    NaN,
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.16,
+    2.145,
+    2.131,
+    2.12,
+    2.11,
+    2.101,
+    2.093,
+    2.086,
+  ];
   if (df < 1) return NaN;
   if (df < table.length) return table[df];
   if (df <= 30) return 2.042 + ((30 - df) / 10) * (2.086 - 2.042);
@@ -189,12 +211,25 @@ export function fitQuadratic(xs: readonly number[], ys: readonly number[]): [num
   if (n < 3) return null;
   // Centre x for conditioning.
   const xm = mean(xs);
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, t0 = 0, t1 = 0, t2 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    s4 = 0,
+    t0 = 0,
+    t1 = 0,
+    t2 = 0;
   for (let i = 0; i < n; i++) {
     const x = xs[i] - xm;
     const y = ys[i];
-    s0 += 1; s1 += x; s2 += x * x; s3 += x ** 3; s4 += x ** 4;
-    t0 += y; t1 += x * y; t2 += x * x * y;
+    s0 += 1;
+    s1 += x;
+    s2 += x * x;
+    s3 += x ** 3;
+    s4 += x ** 4;
+    t0 += y;
+    t1 += x * y;
+    t2 += x * x * y;
   }
   const det3 = (a: number[]): number =>
     a[0] * (a[4] * a[8] - a[5] * a[7]) - a[1] * (a[3] * a[8] - a[5] * a[6]) + a[2] * (a[3] * a[7] - a[4] * a[6]);
@@ -212,7 +247,9 @@ export function fitQuadratic(xs: readonly number[], ys: readonly number[]): [num
 export function pearson(xs: readonly number[], ys: readonly number[]): number {
   const mx = mean(xs);
   const my = mean(ys);
-  let sxy = 0, sxx = 0, syy = 0;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < xs.length; i++) {
     sxy += (xs[i] - mx) * (ys[i] - my);
     sxx += (xs[i] - mx) ** 2;
@@ -224,7 +261,7 @@ export function pearson(xs: readonly number[], ys: readonly number[]): number {
 function ranks(xs: readonly number[]): number[] {
   const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
   const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
     for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2 + 1;
@@ -242,7 +279,9 @@ export function ols(xs: readonly number[], ys: readonly number[]): { a: number; 
   const n = xs.length;
   const mx = mean(xs);
   const my = mean(ys);
-  let sxx = 0, sxy = 0, syy = 0;
+  let sxx = 0,
+    sxy = 0,
+    syy = 0;
   for (let i = 0; i < n; i++) {
     sxx += (xs[i] - mx) ** 2;
     sxy += (xs[i] - mx) * (ys[i] - my);
@@ -287,7 +326,10 @@ export function estimateBopt(batchSizes: readonly number[], means: readonly numb
 
 type Acc = Map<number, Map<number, number>>; // batch → seed → accuracy
 
-function groupPoints(rows: readonly RunRow[], key: GroupKey): { acc: Acc; batches: number[]; seeds: number[]; diverged: Map<number, number> } {
+function groupPoints(
+  rows: readonly RunRow[],
+  key: GroupKey,
+): { acc: Acc; batches: number[]; seeds: number[]; diverged: Map<number, number> } {
   const acc: Acc = new Map();
   const diverged = new Map<number, number>();
   const seedSet = new Set<number>();
@@ -320,7 +362,12 @@ function meansFor(acc: Acc, batches: readonly number[], seeds: readonly number[]
   });
 }
 
-export function fitGroup(rows: readonly RunRow[], key: GroupKey, groupValue: number | null, options: FitOptions = {}): GroupFit {
+export function fitGroup(
+  rows: readonly RunRow[],
+  key: GroupKey,
+  groupValue: number | null,
+  options: FitOptions = {},
+): GroupFit {
   const window = options.window ?? 2;
   const nBoot = options.bootstrap ?? 1000;
   const { acc, batches, seeds, diverged } = groupPoints(rows, key);
@@ -403,14 +450,16 @@ export function fitLine(groupParam: GroupParam, groups: readonly GroupFit[]): Li
   if (usable.length < 2) return null;
   const xs = usable.map((g) => AGAINST[groupParam].x(g));
   const ys = usable.map((g) => g.bOpt);
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (let i = 0; i < xs.length; i++) {
     sxy += xs[i] * ys[i];
     sxx += xs[i] * xs[i];
   }
   const k = sxy / sxx;
   const my = mean(ys);
-  let ssr = 0, sst = 0;
+  let ssr = 0,
+    sst = 0;
   for (let i = 0; i < xs.length; i++) {
     ssr += (ys[i] - k * xs[i]) ** 2;
     sst += (ys[i] - my) ** 2;
@@ -490,15 +539,20 @@ export function fitSweep(rows: readonly RunRow[], options: FitOptions = {}): Swe
  * Compares the R² of one pooled quadratic in ln g with one pooled quadratic in ln B: a collapse makes
  * the first high and the second lower when groups differ.
  */
-export function collapseScore(rows: readonly RunRow[]): { r2NoiseScale: number; r2BatchSize: number; runs: number } | null {
-  const ok = rows.filter((r) => r.test_accuracy !== null && Number.isFinite(r.test_accuracy) && r.batch_size < r.n_train);
+export function collapseScore(
+  rows: readonly RunRow[],
+): { r2NoiseScale: number; r2BatchSize: number; runs: number } | null {
+  const ok = rows.filter(
+    (r) => r.test_accuracy !== null && Number.isFinite(r.test_accuracy) && r.batch_size < r.n_train,
+  );
   if (ok.length < 4) return null;
   const r2 = (xs: number[]): number => {
     const ys = ok.map((r) => r.test_accuracy as number);
     const c = fitQuadratic(xs, ys);
     if (!c) return NaN;
     const my = mean(ys);
-    let ssr = 0, sst = 0;
+    let ssr = 0,
+      sst = 0;
     for (let i = 0; i < xs.length; i++) {
       ssr += (ys[i] - (c[0] + c[1] * xs[i] + c[2] * xs[i] ** 2)) ** 2;
       sst += (ys[i] - my) ** 2;

@@ -44,7 +44,13 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
     case 'accuracy': {
       const fit = need(input.fit, kind);
       const values = fit.groups.flatMap((g) =>
-        g.points.map((p) => ({ group: String(g.groupValue ?? 'all'), B: p.batchSize, mean: p.mean, lo: p.mean - p.sd, hi: p.mean + p.sd })),
+        g.points.map((p) => ({
+          group: String(g.groupValue ?? 'all'),
+          B: p.batchSize,
+          mean: p.mean,
+          lo: p.mean - p.sd,
+          hi: p.mean + p.sd,
+        })),
       );
       return {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -57,16 +63,29 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
           color: { field: 'group', type: 'nominal', title: gp },
         },
         layer: [
-          { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative', title: 'final test accuracy' } } },
-          { mark: 'errorbar', encoding: { y: { field: 'lo', type: 'quantitative', title: 'final test accuracy' }, y2: { field: 'hi' } } },
+          {
+            mark: { type: 'line', point: true },
+            encoding: { y: { field: 'mean', type: 'quantitative', title: 'final test accuracy' } },
+          },
+          {
+            mark: 'errorbar',
+            encoding: { y: { field: 'lo', type: 'quantitative', title: 'final test accuracy' }, y2: { field: 'hi' } },
+          },
         ],
       } as TopLevelSpec;
     }
     case 'bopt': {
       const fit = need(input.fit, kind);
       const line = need(fit.line, kind);
-      const xOf = (g: SweepFit['groups'][number]): number => (fit.groupParam === 'lr' ? g.lr : fit.groupParam === 'n_train' ? g.n_train : 1 / (1 - g.momentum));
-      const pts = fit.groups.map((g) => ({ x: xOf(g), bopt: g.bOpt, lo: g.bOptLo ?? g.gridLo, hi: g.bOptHi ?? g.gridHi, grid: g.bOptGrid }));
+      const xOf = (g: SweepFit['groups'][number]): number =>
+        fit.groupParam === 'lr' ? g.lr : fit.groupParam === 'n_train' ? g.n_train : 1 / (1 - g.momentum);
+      const pts = fit.groups.map((g) => ({
+        x: xOf(g),
+        bopt: g.bOpt,
+        lo: g.bOptLo ?? g.gridLo,
+        hi: g.bOptHi ?? g.gridHi,
+        grid: g.bOptGrid,
+      }));
       const xs = pts.map((p) => p.x);
       const x0 = Math.min(...xs);
       const x1 = Math.max(...xs);
@@ -85,13 +104,22 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
             mark: { type: 'point', filled: true, size: 70 },
             encoding: {
               x: { field: 'x', type: 'quantitative', scale: { type: 'log' }, title: line.against },
-              y: { field: 'bopt', type: 'quantitative', scale: { type: 'log' }, title: 'B_opt (95 % bootstrap interval)' },
+              y: {
+                field: 'bopt',
+                type: 'quantitative',
+                scale: { type: 'log' },
+                title: 'B_opt (95 % bootstrap interval)',
+              },
             },
           },
           {
             data: { values: pts },
             mark: 'errorbar',
-            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative', title: 'B_opt (95 % bootstrap interval)' }, y2: { field: 'hi' } },
+            encoding: {
+              x: { field: 'x', type: 'quantitative' },
+              y: { field: 'lo', type: 'quantitative', title: 'B_opt (95 % bootstrap interval)' },
+              y2: { field: 'hi' },
+            },
           },
           {
             data: { values: fitted },
@@ -168,12 +196,29 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
       const pts = evidencePoints(input.rows).filter((p) => p.l2 > 0);
       const measures: [string, (p: (typeof pts)[number]) => number][] =
         kind === 'evidence'
-          ? [['E/N', (p) => p.evidencePerExample], ['train cross-entropy', (p) => p.trainLoss], ['test cross-entropy', (p) => p.testLoss]]
-          : [['train accuracy', (p) => p.trainAccuracy], ['test accuracy', (p) => p.testAccuracy]];
-      const values = pts.flatMap((p) => measures.map(([m, f]) => ({ panel: `${p.dataset}, ${p.labels} labels`, lambda: p.lambda, measure: m, value: f(p) })));
+          ? [
+              ['E/N', (p) => p.evidencePerExample],
+              ['train cross-entropy', (p) => p.trainLoss],
+              ['test cross-entropy', (p) => p.testLoss],
+            ]
+          : [
+              ['train accuracy', (p) => p.trainAccuracy],
+              ['test accuracy', (p) => p.testAccuracy],
+            ];
+      const values = pts.flatMap((p) =>
+        measures.map(([m, f]) => ({
+          panel: `${p.dataset}, ${p.labels} labels`,
+          lambda: p.lambda,
+          measure: m,
+          value: f(p),
+        })),
+      );
       return {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        title: kind === 'evidence' ? `${input.sweep}: evidence and cross-entropies at the minimum (E > 0: null model preferred)` : `${input.sweep}: accuracy at the minimum`,
+        title:
+          kind === 'evidence'
+            ? `${input.sweep}: evidence and cross-entropies at the minimum (E > 0: null model preferred)`
+            : `${input.sweep}: accuracy at the minimum`,
         data: { values },
         facet: { field: 'panel', type: 'nominal', title: null },
         columns: 2,
@@ -186,10 +231,18 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
               encoding: {
                 x: { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'lambda = N · l2' },
                 y: { field: 'value', type: 'quantitative', title: null },
-                color: { field: 'measure', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+                color: {
+                  field: 'measure',
+                  type: 'nominal',
+                  title: null,
+                  legend: { orient: 'bottom', direction: 'vertical' },
+                },
               },
             },
-            { mark: { type: 'rule', strokeDash: [2, 2], color: 'gray' }, encoding: { y: { datum: kind === 'evidence' ? 0 : 0.5 } } },
+            {
+              mark: { type: 'rule', strokeDash: [2, 2], color: 'gray' },
+              encoding: { y: { datum: kind === 'evidence' ? 0 : 0.5 } },
+            },
           ],
         },
         resolve: { scale: { y: 'independent' } },
@@ -212,5 +265,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 export function svgToPng(svg: string): Buffer {
-  return Buffer.from(new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 1.5 }, font: { loadSystemFonts: true } }).render().asPng());
+  return Buffer.from(
+    new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 1.5 }, font: { loadSystemFonts: true } })
+      .render()
+      .asPng(),
+  );
 }

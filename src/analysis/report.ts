@@ -58,13 +58,17 @@ export function fitTables(a: SweepAnalysis): string {
   const fit = a.fit;
   const gp = fit.groupParam ?? 'group';
   for (const g of fit.groups) {
-    out.push(`**${fit.groupParam ? `${gp} = ${g.groupValue}` : 'all runs'}** (lr ${g.lr}, N ${g.n_train}, m ${g.momentum}, ${g.seeds} seeds)`);
+    out.push(
+      `**${fit.groupParam ? `${gp} = ${g.groupValue}` : 'all runs'}** (lr ${g.lr}, N ${g.n_train}, m ${g.momentum}, ${g.seeds} seeds)`,
+    );
     out.push('');
     out.push('| B | test accuracy (mean ± sd) | runs | diverged | g |');
     out.push('|---|---|---|---|---|');
     for (const p of g.points) {
       const mark = p.batchSize === g.bOptGrid ? ' **←best**' : '';
-      out.push(`| ${p.batchSize} | ${p.mean.toFixed(4)} ± ${p.sd.toFixed(4)}${mark} | ${p.n} | ${p.diverged} | ${f(p.noiseScale)} |`);
+      out.push(
+        `| ${p.batchSize} | ${p.mean.toFixed(4)} ± ${p.sd.toFixed(4)}${mark} | ${p.n} | ${p.diverged} | ${f(p.noiseScale)} |`,
+      );
     }
     out.push('');
     const interval = g.bOptLo !== null ? ` [${f(g.bOptLo)}, ${f(g.bOptHi)}]` : '';
@@ -78,7 +82,9 @@ export function fitTables(a: SweepAnalysis): string {
   if (l) {
     out.push(`**Line fit of B_opt against ${l.against}** (${l.groups} groups)`);
     out.push('');
-    out.push('| slope k (B = k x) | R² | exponent | 95 % t interval | 95 % bootstrap interval | log-log R² | Spearman | g_opt mean | g_opt cv |');
+    out.push(
+      '| slope k (B = k x) | R² | exponent | 95 % t interval | 95 % bootstrap interval | log-log R² | Spearman | g_opt mean | g_opt cv |',
+    );
     out.push('|---|---|---|---|---|---|---|---|---|');
     out.push(
       `| ${f(l.slope)} | ${f(l.r2)} | ${f(l.exponent)} | ${l.exponentLo !== null ? `[${f(l.exponentLo)}, ${f(l.exponentHi)}]` : ''} | ${
@@ -90,12 +96,18 @@ export function fitTables(a: SweepAnalysis): string {
 }
 
 export function claimLines(claims: readonly Claim[]): string {
-  return claims.map((c) => `- **${c.verdict.toUpperCase()}** — ${c.claim}: ${c.evidence}`).join('\n') + (claims.length ? '\n' : '');
+  return (
+    claims.map((c) => `- **${c.verdict.toUpperCase()}** — ${c.claim}: ${c.evidence}`).join('\n') +
+    (claims.length ? '\n' : '')
+  );
 }
 
 export function reportMarkdown(analyses: readonly SweepAnalysis[], figures: Map<string, string[]>): string {
   const out: string[] = ['# Smith & Le (2018) reproduction report', ''];
-  out.push(`Generated ${new Date().toISOString()} by \`bopt report\`. Verdicts: holds / does not hold / inconclusive, with the numbers behind them.`, '');
+  out.push(
+    `Generated ${new Date().toISOString()} by \`bopt report\`. Verdicts: holds / does not hold / inconclusive, with the numbers behind them.`,
+    '',
+  );
   out.push('## Verdicts', '');
   for (const a of analyses) {
     if (a.claims.length) out.push(`### ${a.sweep}`, '', claimLines(a.claims));

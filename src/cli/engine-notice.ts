@@ -5,5 +5,7 @@ import type { LoadedSweep } from '../spec/types.js';
 export function engineNotice(sweep: LoadedSweep): string | null {
   if (!sweep.tasks.some((t) => t.params.engine === 'reference')) return null;
   const reason = engineUnavailableReason('native');
-  return reason ? `bopt: note: the native engine is not available (${reason}); training with the reference engine` : null;
+  return reason
+    ? `bopt: note: the native engine is not available (${reason}); training with the reference engine`
+    : null;
 }

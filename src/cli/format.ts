@@ -29,7 +29,13 @@ export function formatResult(result: QueryResult, format: OutputFormat): string 
   const rows = result.rows.map((r) => r.map(plain));
   switch (format) {
     case 'json':
-      return JSON.stringify(rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2) + '\n';
+      return (
+        JSON.stringify(
+          rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))),
+          null,
+          2,
+        ) + '\n'
+      );
     case 'csv':
       return stringify([result.columns, ...rows.map((r) => r.map((v) => (v === null ? '' : v)))]);
     case 'table': {

@@ -19,11 +19,13 @@ program
   .exitOverride();
 
 const dbOption = (): Option => new Option('--db <file>', 'SQLite database (default: $BOPT_DB or db/bopt.sqlite)');
-const positiveInt = (name: string) => (value: string): number => {
-  const n = parseIntOption(name)(value);
-  if (n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
-  return n;
-};
+const positiveInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = parseIntOption(name)(value);
+    if (n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
+    return n;
+  };
 
 function addRunOptions(cmd: Command): Command {
   return cmd
@@ -32,9 +34,16 @@ function addRunOptions(cmd: Command): Command {
     .option('--retries <n>', 'retries of a failing task before it is marked failed', parseIntOption('--retries'), 2)
     .option('--retry-failed', 'put the failed tasks of the sweep back to pending first', false)
     .option('--no-ui', 'plain progress lines instead of the live terminal UI')
-    .option('--queue <url>', 'train on `bopt worker` processes through Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)')
-    .option('--queue-name <name>', 'BullMQ queue name, the same as the workers\' (default: sweeps)')
-    .option('--queue-slots <n>', 'with --queue: jobs kept queued or running at once (default: 64)', positiveInt('--queue-slots'));
+    .option(
+      '--queue <url>',
+      'train on `bopt worker` processes through Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)',
+    )
+    .option('--queue-name <name>', "BullMQ queue name, the same as the workers' (default: sweeps)")
+    .option(
+      '--queue-slots <n>',
+      'with --queue: jobs kept queued or running at once (default: 64)',
+      positiveInt('--queue-slots'),
+    );
 }
 
 let exitCode = 0;
@@ -55,9 +64,17 @@ program
   .command('worker')
   .description('train jobs from a --queue on this machine, until Ctrl-C or SIGTERM (running jobs go back to the queue)')
   .requiredOption('--queue <url>', 'Redis of the coordinator (redis://[user:pass@]host:port[/db], rediss:// for TLS)')
-  .option('--queue-name <name>', 'BullMQ queue name, the same as the coordinator\'s (default: sweeps)')
-  .option('-w, --workers <n>', 'jobs trained at once, one thread each (default: one per core)', positiveInt('--workers'))
-  .option('--stall-ms <ms>', 'a job whose worker is silent this long goes to another worker (default: 30000)', positiveInt('--stall-ms'))
+  .option('--queue-name <name>', "BullMQ queue name, the same as the coordinator's (default: sweeps)")
+  .option(
+    '-w, --workers <n>',
+    'jobs trained at once, one thread each (default: one per core)',
+    positiveInt('--workers'),
+  )
+  .option(
+    '--stall-ms <ms>',
+    'a job whose worker is silent this long goes to another worker (default: 30000)',
+    positiveInt('--stall-ms'),
+  )
   .action(async (options: WorkerCommandOptions) => {
     exitCode = await workerCommand(options);
   });
@@ -117,7 +134,9 @@ program
 program
   .command('fit')
   .argument('<sweep>', 'sweep name or sweep file')
-  .description('B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); the evidence table for logistic-regression sweeps')
+  .description(
+    'B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); the evidence table for logistic-regression sweeps',
+  )
   .addOption(dbOption())
   .option('--format <format>', 'table or json', 'table')
   .option('--bootstrap <n>', 'bootstrap resamples over seeds', parseIntOption('--bootstrap'), 1000)

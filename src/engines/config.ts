@@ -15,27 +15,27 @@ export const DATASET_NAMES = ['mnist', 'mnist01', 'synthetic'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 const trainConfigObject = z.strictObject({
-    engine: z.enum(ENGINE_NAMES),
-    /** logreg: binary sigmoid (paper §3); softmax: 10-class linear; mlp: one hidden ReLU layer. */
-    model: z.enum(MODEL_NAMES),
-    /** mnist: 10 classes; mnist01: digits 0 vs 1 (binary); synthetic: 200 Gaussian features (binary). */
-    dataset: z.enum(DATASET_NAMES),
-    hidden: z.number().int().positive().default(800),
-    n_train: z.number().int().positive(),
-    n_test: z.number().int().positive().default(10000),
-    batch_size: z.number().int().positive(),
-    lr: z.number().positive(),
-    momentum: z.number().min(0).lt(1).default(0),
-    /** L2 coefficient: adds (l2/2)·Σw² to the batch-mean loss, so its gradient is l2·w. */
-    l2: z.number().min(0).default(0),
-    steps: z.number().int().nonnegative(),
-    seed: z.number().int().nonnegative(),
-    labels: z.enum(['true', 'random']).default('true'),
-    /** Evaluate the test set every this many steps for the stored curve; 0 = only at the end. */
-    eval_every: z.number().int().nonnegative().default(0),
-    /** Synthetic data only: number of input features. */
-    features: z.number().int().positive().default(200),
-  });
+  engine: z.enum(ENGINE_NAMES),
+  /** logreg: binary sigmoid (paper §3); softmax: 10-class linear; mlp: one hidden ReLU layer. */
+  model: z.enum(MODEL_NAMES),
+  /** mnist: 10 classes; mnist01: digits 0 vs 1 (binary); synthetic: 200 Gaussian features (binary). */
+  dataset: z.enum(DATASET_NAMES),
+  hidden: z.number().int().positive().default(800),
+  n_train: z.number().int().positive(),
+  n_test: z.number().int().positive().default(10000),
+  batch_size: z.number().int().positive(),
+  lr: z.number().positive(),
+  momentum: z.number().min(0).lt(1).default(0),
+  /** L2 coefficient: adds (l2/2)·Σw² to the batch-mean loss, so its gradient is l2·w. */
+  l2: z.number().min(0).default(0),
+  steps: z.number().int().nonnegative(),
+  seed: z.number().int().nonnegative(),
+  labels: z.enum(['true', 'random']).default('true'),
+  /** Evaluate the test set every this many steps for the stored curve; 0 = only at the end. */
+  eval_every: z.number().int().nonnegative().default(0),
+  /** Synthetic data only: number of input features. */
+  features: z.number().int().positive().default(200),
+});
 
 export const trainConfigSchema = trainConfigObject
   .refine((c) => c.model !== 'softmax' || c.dataset === 'mnist', {

@@ -40,7 +40,8 @@ async function probeNative(): Promise<Probe> {
       /** Optional: why loadNativeEngine() returned null. */
       nativeUnavailableReason?: () => string | null;
     };
-    if (typeof mod.loadNativeEngine !== 'function') return { factory: null, reason: `${NATIVE_MODULE} does not export loadNativeEngine` };
+    if (typeof mod.loadNativeEngine !== 'function')
+      return { factory: null, reason: `${NATIVE_MODULE} does not export loadNativeEngine` };
     const factory = mod.loadNativeEngine();
     if (factory) return { factory, reason: '' };
     const why = typeof mod.nativeUnavailableReason === 'function' ? mod.nativeUnavailableReason() : null;
@@ -82,7 +83,8 @@ export async function loadEngine(name: EngineName): Promise<KernelFactory> {
       } catch (e) {
         throw unavailable('tfjs', describe(e));
       }
-      if (typeof mod.loadTfjsEngine !== 'function') throw unavailable('tfjs', `${TFJS_MODULE} does not export loadTfjsEngine`);
+      if (typeof mod.loadTfjsEngine !== 'function')
+        throw unavailable('tfjs', `${TFJS_MODULE} does not export loadTfjsEngine`);
       try {
         return await mod.loadTfjsEngine();
       } catch (e) {

@@ -30,7 +30,8 @@ export class PiscinaRunner implements TaskRunner {
 
   constructor(options: PiscinaRunnerOptions = {}) {
     this.slots = options.workers ?? availableParallelism();
-    if (!Number.isInteger(this.slots) || this.slots < 1) throw new RangeError(`workers must be a positive integer, got ${this.slots}`);
+    if (!Number.isInteger(this.slots) || this.slots < 1)
+      throw new RangeError(`workers must be a positive integer, got ${this.slots}`);
     const channelName = `bopt-progress-${randomUUID()}`;
     this.channel = new BroadcastChannel(channelName);
     this.channel.unref();

@@ -21,7 +21,15 @@ import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } fro
 import { boptVersion as currentBoptVersion } from '../cli/version.js';
 import { BoptError } from '../errors.js';
 import type { SweepStore } from '../storage/store.js';
-import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, ConnectWatch, preflight, type QueueEndpoint } from './connection.js';
+import {
+  DEFAULT_QUEUE_NAME,
+  bullmqOptions,
+  checkQueueName,
+  parseQueueUrl,
+  ConnectWatch,
+  preflight,
+  type QueueEndpoint,
+} from './connection.js';
 import { JOB_NAME, decodeOutcome, type QueueJobData } from './protocol.js';
 
 export interface BullmqRunnerOptions {
@@ -99,7 +107,8 @@ export class BullmqRunner implements TaskRunner {
     this.connecting = new ConnectWatch(this.endpoint);
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.slots = options.slots ?? DEFAULT_QUEUE_SLOTS;
-    if (!Number.isInteger(this.slots) || this.slots < 1) throw new BoptError(`--queue-slots: expected a positive integer, got ${this.slots}`);
+    if (!Number.isInteger(this.slots) || this.slots < 1)
+      throw new BoptError(`--queue-slots: expected a positive integer, got ${this.slots}`);
     this.boptVersion = options.boptVersion ?? currentBoptVersion();
     const base = bullmqOptions(this.endpoint);
     this.queue = new Queue(this.queueName, base);
@@ -144,7 +153,8 @@ export class BullmqRunner implements TaskRunner {
     done.catch(() => undefined); // handled below; never an unhandled rejection
     this.flights.set(job.key, flight);
     this.startWatchdog();
-    const onAbort = (): void => this.settle(flight, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const onAbort = (): void =>
+      this.settle(flight, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     const submitting = this.submit(flight);
     submitting.catch(() => undefined);
@@ -157,7 +167,13 @@ export class BullmqRunner implements TaskRunner {
       return outcome;
     } catch (e) {
       // Withdraw only once the add has landed, or it would leave a job that nobody waits for.
-      if (signal.aborted) this.track(submitting.then(() => this.withdraw(job.key), () => undefined));
+      if (signal.aborted)
+        this.track(
+          submitting.then(
+            () => this.withdraw(job.key),
+            () => undefined,
+          ),
+        );
       else this.track(this.removeFailed(job.key));
       throw e;
     } finally {
@@ -191,7 +207,8 @@ export class BullmqRunner implements TaskRunner {
       sweep: this.options.sweep ?? '',
       origin: this.origin,
     };
-    const add = () => this.queue.add(JOB_NAME, data, { jobId: job.key, attempts: 1, removeOnComplete: false, removeOnFail: false });
+    const add = () =>
+      this.queue.add(JOB_NAME, data, { jobId: job.key, attempts: 1, removeOnComplete: false, removeOnFail: false });
     await add();
     const state = await this.queue.getJobState(job.key);
     if (state !== 'failed') return state;
@@ -267,7 +284,8 @@ export class BullmqRunner implements TaskRunner {
   /** Abort: remove the job if no worker holds it (remove() leaves a locked, running job alone). */
   private async withdraw(key: string): Promise<void> {
     const state = await this.queue.getJobState(key);
-    if (state === 'waiting' || state === 'prioritized' || state === 'delayed' || state === 'failed') await this.queue.remove(key);
+    if (state === 'waiting' || state === 'prioritized' || state === 'delayed' || state === 'failed')
+      await this.queue.remove(key);
   }
 
   private async removeFailed(key: string): Promise<void> {

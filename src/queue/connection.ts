@@ -98,14 +98,17 @@ export async function preflight(endpoint: QueueEndpoint, timeoutMs: number): Pro
     await client.ping();
   } catch (e) {
     const err = last ?? (e as Error);
-    throw new BoptError(`cannot reach Redis at ${endpoint.display}: ${err.message || (err as NodeJS.ErrnoException).code || 'connection failed'}`);
+    throw new BoptError(
+      `cannot reach Redis at ${endpoint.display}: ${err.message || (err as NodeJS.ErrnoException).code || 'connection failed'}`,
+    );
   } finally {
     client.disconnect();
   }
 }
 
 /** Connection errors that will not go away by retrying a few seconds: fail at once on them. */
-const DEFINITIVE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|WRONGPASS|NOAUTH|NOPERM|invalid password|certificate/i;
+const DEFINITIVE =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|WRONGPASS|NOAUTH|NOPERM|invalid password|certificate/i;
 
 /**
  * Watches the 'error' events of BullMQ objects while they connect: ready() resolves when `ready`
@@ -136,7 +139,9 @@ export class ConnectWatch {
       await Promise.race([ready, failed]);
     } catch (e) {
       if (e instanceof BoptError) throw e;
-      throw new BoptError(`cannot use Redis at ${this.endpoint.display}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new BoptError(
+        `cannot use Redis at ${this.endpoint.display}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     } finally {
       this.fail = null;
       clearTimeout(timer);

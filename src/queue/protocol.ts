@@ -35,7 +35,11 @@ export const localVersions = (boptVersion: string): LocalVersions => ({ boptVers
  * Why this worker must not train the job, or null. One line naming both sides' versions, stored as
  * the task's error by the coordinator.
  */
-export function versionRefusal(data: Partial<QueueJobData> | undefined, local: LocalVersions, worker: string): string | null {
+export function versionRefusal(
+  data: Partial<QueueJobData> | undefined,
+  local: LocalVersions,
+  worker: string,
+): string | null {
   if (!data || data.format !== 1 || !data.job || typeof data.job.key !== 'string') {
     return `worker ${worker} (bopt ${local.boptVersion}) cannot read this job: unknown job format ${JSON.stringify(data?.format)}; run the coordinator and the workers with the same bopt version`;
   }
@@ -78,7 +82,13 @@ export function decodeNonFinite(value: unknown): unknown {
 /** A job's return value back into a JobOutcome, or an error saying what is wrong with it. */
 export function decodeOutcome(returnvalue: unknown, key: string): JobOutcome {
   const outcome = decodeNonFinite(returnvalue) as Partial<JobOutcome> | null;
-  if (!outcome || typeof outcome !== 'object' || typeof outcome.worker !== 'string' || !outcome.result || !Array.isArray(outcome.result.curve)) {
+  if (
+    !outcome ||
+    typeof outcome !== 'object' ||
+    typeof outcome.worker !== 'string' ||
+    !outcome.result ||
+    !Array.isArray(outcome.result.curve)
+  ) {
     throw new Error(`job ${key} completed without a readable result (${JSON.stringify(returnvalue)?.slice(0, 120)})`);
   }
   return outcome as JobOutcome;

@@ -18,7 +18,15 @@ import { PiscinaRunner } from '../pool/piscina-runner.js';
 import type { JobProgress } from '../pool/protocol.js';
 import { boptVersion as currentBoptVersion } from '../cli/version.js';
 import { BoptError } from '../errors.js';
-import { DEFAULT_QUEUE_NAME, bullmqOptions, checkQueueName, parseQueueUrl, ConnectWatch, preflight, type QueueEndpoint } from './connection.js';
+import {
+  DEFAULT_QUEUE_NAME,
+  bullmqOptions,
+  checkQueueName,
+  parseQueueUrl,
+  ConnectWatch,
+  preflight,
+  type QueueEndpoint,
+} from './connection.js';
 import { encodeNonFinite, localVersions, versionRefusal, type QueueJobData } from './protocol.js';
 
 export interface QueueWorkerOptions {
@@ -79,9 +87,11 @@ export class QueueWorker {
     this.connecting = new ConnectWatch(this.endpoint);
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.concurrency = options.workers ?? availableParallelism();
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new BoptError(`--workers: expected a positive integer, got ${this.concurrency}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new BoptError(`--workers: expected a positive integer, got ${this.concurrency}`);
     const stallMs = options.stallMs ?? 30_000;
-    if (!Number.isInteger(stallMs) || stallMs < 200) throw new BoptError(`--stall-ms: expected an integer of at least 200, got ${stallMs}`);
+    if (!Number.isInteger(stallMs) || stallMs < 200)
+      throw new BoptError(`--stall-ms: expected an integer of at least 200, got ${stallMs}`);
     this.versions = localVersions(options.boptVersion ?? currentBoptVersion());
     this.log = options.log ?? ((line) => process.stderr.write(`bopt worker: ${line}\n`));
     this.pool = new PiscinaRunner({ workers: this.concurrency, progressIntervalMs: options.progressIntervalMs ?? 500 });
@@ -174,14 +184,21 @@ export interface WorkerCommandOptions {
 /** `bopt worker --queue URL [--workers N]`: runs until SIGINT/SIGTERM. Returns the exit code. */
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
   if (!options.queue) throw new BoptError('worker: --queue URL is required (redis://host:port[/db])');
-  const worker = await QueueWorker.start({ url: options.queue, queueName: options.queueName, workers: options.workers, stallMs: options.stallMs });
+  const worker = await QueueWorker.start({
+    url: options.queue,
+    queueName: options.queueName,
+    workers: options.workers,
+    stallMs: options.stallMs,
+  });
   process.stderr.write(`bopt worker: ${worker.description}; waiting for jobs (Ctrl-C to stop)\n`);
   let signals = 0;
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
       signals++;
       if (signals > 1) {
-        process.stderr.write('bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires\n');
+        process.stderr.write(
+          'bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires\n',
+        );
         process.exit(130);
       }
       process.stderr.write('bopt worker: stopping; running jobs go back to the queue\n');
@@ -195,6 +212,8 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     process.on('SIGTERM', onSignal);
   });
   const s = worker.stats;
-  process.stderr.write(`bopt worker: stopped; trained ${s.trained}, failed ${s.failed}, refused ${s.refused}, handed back ${s.handedBack}\n`);
+  process.stderr.write(
+    `bopt worker: stopped; trained ${s.trained}, failed ${s.failed}, refused ${s.refused}, handed back ${s.handedBack}\n`,
+  );
   return 0;
 }

@@ -65,7 +65,8 @@ export class Coordinator {
 
   constructor(private readonly options: CoordinatorOptions) {
     this.retries = options.retries ?? 2;
-    if (!Number.isInteger(this.retries) || this.retries < 0) throw new BoptError(`--retries: expected a non-negative integer, got ${options.retries}`);
+    if (!Number.isInteger(this.retries) || this.retries < 0)
+      throw new BoptError(`--retries: expected a non-negative integer, got ${options.retries}`);
     this.queue = new PQueue({ concurrency: options.runner.slots });
     this.freeLanes = Array.from({ length: options.runner.slots }, (_, i) => options.runner.slots - 1 - i);
   }
@@ -172,7 +173,14 @@ export class Coordinator {
     const lane = this.freeLanes.pop() ?? 0;
     const liveTask: LiveTask = { key: task.key, worker: lane, progress: null };
     this.live.set(task.key, liveTask);
-    this.emit({ type: 'task-start', key: task.key, params: task.params, worker: lane, attempt: claim.attempts + 1, cost: task.cost });
+    this.emit({
+      type: 'task-start',
+      key: task.key,
+      params: task.params,
+      worker: lane,
+      attempt: claim.attempts + 1,
+      cost: task.cost,
+    });
     try {
       const outcome = await runner.run(
         { key: task.key, params: task.params, attempt: claim.attempts },
@@ -180,7 +188,15 @@ export class Coordinator {
           signal: this.abort.signal,
           onProgress: (p) => {
             liveTask.progress = p;
-            if (p.step > 0) this.emit({ type: 'task-progress', key: p.key, worker: lane, step: p.step, totalSteps: p.totalSteps, loss: p.loss });
+            if (p.step > 0)
+              this.emit({
+                type: 'task-progress',
+                key: p.key,
+                worker: lane,
+                step: p.step,
+                totalSteps: p.totalSteps,
+                loss: p.loss,
+              });
           },
         },
       );
@@ -207,7 +223,14 @@ export class Coordinator {
         const final = attempts > this.retries;
         store.recordFailure(task.key, this.holder, `lane-${lane}`, message, final);
         if (final) {
-          this.emit({ type: 'task-failed', key: task.key, params: task.params, worker: lane, attempts, error: message });
+          this.emit({
+            type: 'task-failed',
+            key: task.key,
+            params: task.params,
+            worker: lane,
+            attempts,
+            error: message,
+          });
         } else {
           this.emit({ type: 'task-retry', key: task.key, worker: lane, attempt: attempts, error: message });
           this.enqueue({ ...task, attempts });
@@ -222,7 +245,14 @@ export class Coordinator {
   private publishProgress(): void {
     const rows = [];
     for (const t of this.live.values()) {
-      if (t.progress) rows.push({ key: t.key, worker: t.worker, step: t.progress.step, totalSteps: t.progress.totalSteps, loss: t.progress.loss });
+      if (t.progress)
+        rows.push({
+          key: t.key,
+          worker: t.worker,
+          step: t.progress.step,
+          totalSteps: t.progress.totalSteps,
+          loss: t.progress.loss,
+        });
     }
     this.options.store.publishProgress(this.holder, rows);
   }

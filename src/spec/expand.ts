@@ -70,7 +70,11 @@ export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): Expan
         return typeof v === 'number' ? v : (defaults.get(name) as number);
       });
       if (!Number.isFinite(value)) {
-        throw specError(ctx, d.path, `${JSON.stringify(d.expression.text)} gives ${value} for ${describeTask(spec, raw, t)}`);
+        throw specError(
+          ctx,
+          d.path,
+          `${JSON.stringify(d.expression.text)} gives ${value} for ${describeTask(spec, raw, t)}`,
+        );
       }
       raw[d.param] = d.integer ? Math.round(value) + 0 : Number(value.toPrecision(COMPUTED_DIGITS)) + 0;
     }

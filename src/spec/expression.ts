@@ -223,10 +223,7 @@ class Parser {
       this.expectOp(')');
       return e;
     }
-    throw new ExpressionError(
-      `expected a number, a name or "(" at column ${t.column}, found ${describe(t)}`,
-      t.column,
-    );
+    throw new ExpressionError(`expected a number, a name or "(" at column ${t.column}, found ${describe(t)}`, t.column);
   }
 
   private call(nameToken: Token): Evaluator {
@@ -245,7 +242,8 @@ class Parser {
     }
     this.expectOp(')');
     if (args.length < def.min || args.length > def.max) {
-      const wanted = def.max === Infinity ? `at least ${def.min}` : def.min === def.max ? `${def.min}` : `${def.min} or ${def.max}`;
+      const wanted =
+        def.max === Infinity ? `at least ${def.min}` : def.min === def.max ? `${def.min}` : `${def.min} or ${def.max}`;
       throw new ExpressionError(
         `${nameToken.text}() at column ${nameToken.column} takes ${wanted} argument${wanted === '1' ? '' : 's'}, got ${args.length}`,
         nameToken.column,

@@ -3,7 +3,16 @@
  * format), expand.ts (order, dedup), identity.ts (task keys) and expression.ts (derived parameters).
  */
 export { loadSweep, parseSweep, parseSweepText, parseSweepDocument, displayPath } from './load.js';
-export { validateSweep, rangeValues, MAX_SWEEP_POINTS, SWEEP_KEYS, type SweepSpec, type Axis, type DerivedParam, type Scalar } from './schema.js';
+export {
+  validateSweep,
+  rangeValues,
+  MAX_SWEEP_POINTS,
+  SWEEP_KEYS,
+  type SweepSpec,
+  type Axis,
+  type DerivedParam,
+  type Scalar,
+} from './schema.js';
 export { expandSweep, varyingParams, type ExpandOptions } from './expand.js';
 export { canonicalJson, sha256Hex, specHash, taskKey } from './identity.js';
 export { compileExpression, ExpressionError, FUNCTIONS, CONSTANTS, type CompiledExpression } from './expression.js';

@@ -63,7 +63,9 @@ function parseJson(text: string, file: string): unknown {
   } catch (e) {
     const message = (e as Error).message.split('\n')[0];
     const m = /at position (\d+)/.exec(message);
-    const clean = message.replace(/\s*(in JSON )?at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
+    const clean = message
+      .replace(/\s*(in JSON )?at position \d+.*$/, '')
+      .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
     let line: number | undefined;
     let column: number | undefined;
     if (m) {

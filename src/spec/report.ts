@@ -84,7 +84,9 @@ export function zodErrorMap(iss: RawIssue): string | undefined {
     }
     case 'too_small':
       if (iss.origin === 'array') {
-        return Number(iss.minimum) <= 1 ? 'expected a non-empty list' : `expected at least ${String(iss.minimum)} items`;
+        return Number(iss.minimum) <= 1
+          ? 'expected a non-empty list'
+          : `expected at least ${String(iss.minimum)} items`;
       }
       if (iss.origin === 'string') return 'expected a non-empty string';
       return `expected a number ${bound(iss, true)}, got ${describeValue(input)}`;
@@ -147,6 +149,7 @@ export function suggest(name: string, known: readonly string[]): string {
       best = k;
     }
   }
-  const hint = best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? `did you mean "${best}"? ` : '';
+  const hint =
+    best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? `did you mean "${best}"? ` : '';
   return ` (${hint}known: ${known.join(', ')})`;
 }

@@ -161,13 +161,20 @@ function checkValue(ctx: SourceContext, info: ParamInfo, value: unknown, path: P
 }
 
 /** Materialise one grid or zip entry into its list of values. */
-function axisValues(ctx: SourceContext, info: ParamInfo, spec: unknown, path: PathSegment[], dedupe: boolean): Scalar[] {
+function axisValues(
+  ctx: SourceContext,
+  info: ParamInfo,
+  spec: unknown,
+  path: PathSegment[],
+  dedupe: boolean,
+): Scalar[] {
   if (Array.isArray(spec)) {
     const list = check(ctx, listAxisSchema, spec, path);
     return list.map((v, i) => checkValue(ctx, info, normalizeScalar(info, v), [...path, i]));
   }
   const isMapping = typeof spec === 'object' && spec !== null;
-  const kind: RangeKind | undefined = isMapping && 'log' in spec ? 'log' : isMapping && 'linear' in spec ? 'linear' : undefined;
+  const kind: RangeKind | undefined =
+    isMapping && 'log' in spec ? 'log' : isMapping && 'linear' in spec ? 'linear' : undefined;
   if (!kind) {
     const hint = isMapping ? '' : ' (a single value belongs in fixed)';
     throw specError(
@@ -176,13 +183,19 @@ function axisValues(ctx: SourceContext, info: ParamInfo, spec: unknown, path: Pa
       `expected a list of values, {log: {from, to, num}} or {linear: {from, to, num}}, got ${describeValue(spec)}${hint}`,
     );
   }
-  const body = kind === 'log' ? check(ctx, logAxisSchema, spec, path).log : check(ctx, linearAxisSchema, spec, path).linear;
+  const body =
+    kind === 'log' ? check(ctx, logAxisSchema, spec, path).log : check(ctx, linearAxisSchema, spec, path).linear;
   if (!info.numeric) {
-    throw specError(ctx, path, `${JSON.stringify(info.name)} is not numeric: give a list of values instead of a ${kind} range`);
+    throw specError(
+      ctx,
+      path,
+      `${JSON.stringify(info.name)} is not numeric: give a list of values instead of a ${kind} range`,
+    );
   }
   if (kind === 'log') {
     for (const end of ['from', 'to'] as const) {
-      if (!(body[end] > 0)) throw specError(ctx, [...path, kind, end], `expected a number > 0 for a log range, got ${body[end]}`);
+      if (!(body[end] > 0))
+        throw specError(ctx, [...path, kind, end], `expected a number > 0 for a log range, got ${body[end]}`);
     }
   }
   const integer = info.integer || body.round === true;
@@ -227,10 +240,18 @@ function orderDerived(ctx: SourceContext, derived: DerivedParam[]): DerivedParam
 /** Validate a parsed sweep document. Throws a one-line BoptError naming the file and field. */
 export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec {
   if (document === null || document === undefined) {
-    throw specError(ctx, [], `the file is empty: expected a mapping with at least "name" (keys: ${SWEEP_KEYS.join(', ')})`);
+    throw specError(
+      ctx,
+      [],
+      `the file is empty: expected a mapping with at least "name" (keys: ${SWEEP_KEYS.join(', ')})`,
+    );
   }
   if (typeof document !== 'object' || Array.isArray(document)) {
-    throw specError(ctx, [], `expected a mapping at the top level (keys: ${SWEEP_KEYS.join(', ')}), got ${describeValue(document)}`);
+    throw specError(
+      ctx,
+      [],
+      `expected a mapping at the top level (keys: ${SWEEP_KEYS.join(', ')}), got ${describeValue(document)}`,
+    );
   }
   const file = check(ctx, sweepFileSchema, document, []);
 
@@ -239,7 +260,11 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     const info = paramInfo(ctx, name, path);
     const previous = sources.get(name);
     if (previous) {
-      throw specError(ctx, path, `parameter ${JSON.stringify(name)} is already set in ${formatPath(previous)} (set each parameter in one place)`);
+      throw specError(
+        ctx,
+        path,
+        `parameter ${JSON.stringify(name)} is already set in ${formatPath(previous)} (set each parameter in one place)`,
+      );
     }
     sources.set(name, path);
     return info;
@@ -262,7 +287,8 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
 
   (file.zip ?? []).forEach((group, g) => {
     const names = Object.keys(group);
-    if (names.length === 0) throw specError(ctx, ['zip', g], 'expected a mapping of parameters to lists of values, got an empty mapping');
+    if (names.length === 0)
+      throw specError(ctx, ['zip', g], 'expected a mapping of parameters to lists of values, got an empty mapping');
     const columns: Scalar[][] = [];
     let first: { name: string; length: number } | undefined;
     for (const name of names) {
@@ -286,11 +312,16 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
   if (file.repeats !== undefined && file.seeds !== undefined) {
     throw specError(ctx, ['seeds'], 'give either repeats or seeds, not both');
   }
-  const seedPath: PathSegment[] | undefined = file.repeats !== undefined ? ['repeats'] : file.seeds !== undefined ? ['seeds'] : undefined;
+  const seedPath: PathSegment[] | undefined =
+    file.repeats !== undefined ? ['repeats'] : file.seeds !== undefined ? ['seeds'] : undefined;
   if (seedPath) {
     const previous = sources.get('seed');
     if (previous) {
-      throw specError(ctx, seedPath, `the seed is already set in ${formatPath(previous)} (use either ${formatPath(seedPath)} or seed)`);
+      throw specError(
+        ctx,
+        seedPath,
+        `the seed is already set in ${formatPath(previous)} (use either ${formatPath(seedPath)} or seed)`,
+      );
     }
     sources.set('seed', seedPath);
     const seeds = file.repeats !== undefined ? Array.from({ length: file.repeats }, (_, i) => i) : file.seeds!;
@@ -301,7 +332,8 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
   for (const [name, text] of Object.entries(file.derived ?? {})) {
     const path = ['derived', name];
     const info = claim(name, path);
-    if (!info.numeric) throw specError(ctx, path, `only numeric parameters can be derived; ${JSON.stringify(name)} is not numeric`);
+    if (!info.numeric)
+      throw specError(ctx, path, `only numeric parameters can be derived; ${JSON.stringify(name)} is not numeric`);
     let expression: CompiledExpression;
     try {
       expression = compileExpression(text);
@@ -317,11 +349,19 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
       const info = PARAMS.get(v.name);
       const where = `at column ${v.column} in ${JSON.stringify(d.expression.text)}`;
       if (!info) {
-        throw specError(ctx, d.path, `unknown variable ${JSON.stringify(v.name)} ${where}${suggest(v.name, [...PARAM_NAMES, ...Object.keys(CONSTANTS)])}`);
+        throw specError(
+          ctx,
+          d.path,
+          `unknown variable ${JSON.stringify(v.name)} ${where}${suggest(v.name, [...PARAM_NAMES, ...Object.keys(CONSTANTS)])}`,
+        );
       }
       if (!info.numeric) throw specError(ctx, d.path, `variable ${JSON.stringify(v.name)} ${where} is not numeric`);
       if (!sources.has(v.name) && !info.hasDefault) {
-        throw specError(ctx, d.path, `variable ${JSON.stringify(v.name)} ${where} has no value: it is not set in this sweep and has no default`);
+        throw specError(
+          ctx,
+          d.path,
+          `variable ${JSON.stringify(v.name)} ${where} has no value: it is not set in this sweep and has no default`,
+        );
       }
     }
   }
@@ -330,13 +370,21 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
   if (!sources.has('seed')) fixed.seed = 0; // no seeds given: one run with seed 0
   for (const name of REQUIRED_PARAMS) {
     if (name === 'engine' || name === 'seed' || sources.has(name)) continue;
-    throw specError(ctx, ['fixed'], `missing required parameter ${JSON.stringify(name)} (set it in fixed, grid, zip or derived)`);
+    throw specError(
+      ctx,
+      ['fixed'],
+      `missing required parameter ${JSON.stringify(name)} (set it in fixed, grid, zip or derived)`,
+    );
   }
 
   let size = 1;
   for (const a of axes) size *= a.values.length;
   if (size > MAX_SWEEP_POINTS) {
-    throw specError(ctx, [], `the sweep has ${size} points (${axes.map((a) => a.values.length).join(' x ')}); the limit is ${MAX_SWEEP_POINTS}`);
+    throw specError(
+      ctx,
+      [],
+      `the sweep has ${size} points (${axes.map((a) => a.values.length).join(' x ')}); the limit is ${MAX_SWEEP_POINTS}`,
+    );
   }
 
   return {

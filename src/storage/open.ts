@@ -46,7 +46,9 @@ export function openReadOnly(path: string): Database.Database {
   }
   if (version > latestSchemaVersion()) {
     db.close();
-    throw new BoptError(`${path} has schema v${version}, newer than this bopt understands (v${latestSchemaVersion()}): upgrade bopt`);
+    throw new BoptError(
+      `${path} has schema v${version}, newer than this bopt understands (v${latestSchemaVersion()}): upgrade bopt`,
+    );
   }
   return db;
 }

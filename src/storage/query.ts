@@ -30,7 +30,9 @@ export function runQuery(db: Database.Database, sql: string, params: Cell[] = []
     throw new BoptError(`bad SQL: ${(e as Error).message}`);
   }
   if (!stmt.reader) {
-    throw new BoptError('query refused: the database is opened read-only and this statement returns no rows (only SELECT-like queries are allowed)');
+    throw new BoptError(
+      'query refused: the database is opened read-only and this statement returns no rows (only SELECT-like queries are allowed)',
+    );
   }
   try {
     const columns = stmt.columns().map((c) => c.name);

@@ -151,20 +151,28 @@ export class SweepStore {
         `UPDATE tasks SET state = ?, holder = NULL, worker = ?, attempts = attempts + 1, last_error = ?, finished_at = ?
          WHERE key = ? AND state = 'running' AND holder = ?`,
       ),
-      releaseHolder: db.prepare(`UPDATE tasks SET state = 'pending', holder = NULL WHERE state = 'running' AND holder = ?`),
-      releaseOne: db.prepare(`UPDATE tasks SET state = 'pending', holder = NULL WHERE key = ? AND state = 'running' AND holder = ?`),
+      releaseHolder: db.prepare(
+        `UPDATE tasks SET state = 'pending', holder = NULL WHERE state = 'running' AND holder = ?`,
+      ),
+      releaseOne: db.prepare(
+        `UPDATE tasks SET state = 'pending', holder = NULL WHERE key = ? AND state = 'running' AND holder = ?`,
+      ),
       reclaim: db.prepare(
         `UPDATE tasks SET state = 'pending', holder = NULL
          WHERE state = 'running'
            AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)
            AND (holder IS NULL OR holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?))`,
       ),
-      dropOrphanProgress: db.prepare('DELETE FROM progress WHERE holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?)'),
+      dropOrphanProgress: db.prepare(
+        'DELETE FROM progress WHERE holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?)',
+      ),
       resetFailed: db.prepare(
         `UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL
          WHERE state = 'failed' AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)`,
       ),
-      lease: db.prepare('SELECT holder, pid, host, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE sweep_id = ?'),
+      lease: db.prepare(
+        'SELECT holder, pid, host, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE sweep_id = ?',
+      ),
       allLeases: db.prepare('SELECT sweep_id AS sweepId, holder, pid, host, expires_at AS expiresAt FROM leases'),
       putLease: db.prepare(
         `INSERT INTO leases (sweep_id, holder, pid, host, acquired_at, heartbeat_at, expires_at)
@@ -221,7 +229,14 @@ export class SweepStore {
       }) as { id: number };
       let inserted = 0;
       sweep.tasks.forEach((t, position) => {
-        inserted += this.stmt.insertTask.run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now).changes;
+        inserted += this.stmt.insertTask.run(
+          t.key,
+          JSON.stringify(t.params),
+          t.params.engine,
+          ENGINE_VERSIONS[t.params.engine],
+          t.cost,
+          now,
+        ).changes;
         this.stmt.insertMember.run(id, t.key, position);
       });
       return { sweepId: id, inserted, total: sweep.tasks.length };
@@ -230,7 +245,16 @@ export class SweepStore {
 
   getSweep(name: string): SweepRecord | undefined {
     const r = this.stmt.sweepByName.get(name) as
-      | { id: number; name: string; file: string | null; spec: string; spec_hash: string; code_version: string; created_at: number; updated_at: number }
+      | {
+          id: number;
+          name: string;
+          file: string | null;
+          spec: string;
+          spec_hash: string;
+          code_version: string;
+          created_at: number;
+          updated_at: number;
+        }
       | undefined;
     if (!r) return undefined;
     return {
@@ -249,7 +273,9 @@ export class SweepStore {
     const s = this.getSweep(name);
     if (!s) {
       const known = this.listSweeps().map((x) => x.name);
-      throw new BoptError(`unknown sweep "${name}" in ${this.path}${known.length ? ` (known: ${known.join(', ')})` : ' (no sweeps yet)'}`);
+      throw new BoptError(
+        `unknown sweep "${name}" in ${this.path}${known.length ? ` (known: ${known.join(', ')})` : ' (no sweeps yet)'}`,
+      );
     }
     return s;
   }
@@ -263,8 +289,16 @@ export class SweepStore {
   }
 
   /** Tasks finished since `since` and their cost, for throughput and ETA. */
-  finishedSince(sweepId: number, since: number): { tasks: number; cost: number; first: number | null; last: number | null } {
-    return this.stmt.recent.get(sweepId, since) as { tasks: number; cost: number; first: number | null; last: number | null };
+  finishedSince(
+    sweepId: number,
+    since: number,
+  ): { tasks: number; cost: number; first: number | null; last: number | null } {
+    return this.stmt.recent.get(sweepId, since) as {
+      tasks: number;
+      cost: number;
+      first: number | null;
+      last: number | null;
+    };
   }
 
   /** Pending tasks of a sweep, most expensive first so that the sweep does not end on one straggler. */
@@ -303,7 +337,13 @@ export class SweepStore {
       });
       if (changes === 1) {
         for (const p of result.curve) {
-          this.stmt.insertCurve.run(key, p.step, finiteOrNull(p.trainLoss), finiteOrNull(p.testLoss), finiteOrNull(p.testAccuracy));
+          this.stmt.insertCurve.run(
+            key,
+            p.step,
+            finiteOrNull(p.trainLoss),
+            finiteOrNull(p.testLoss),
+            finiteOrNull(p.testAccuracy),
+          );
         }
       }
       this.stmt.markDone.run(worker, now, key);
@@ -313,7 +353,14 @@ export class SweepStore {
   }
 
   /** A failed attempt: back to pending for a retry, or failed for good. */
-  recordFailure(key: string, holder: string, worker: string, error: string, final: boolean, now: number = Date.now()): void {
+  recordFailure(
+    key: string,
+    holder: string,
+    worker: string,
+    error: string,
+    final: boolean,
+    now: number = Date.now(),
+  ): void {
     this.db.transaction(() => {
       this.stmt.markFailedAttempt.run(final ? 'failed' : 'pending', worker, error, now, key, holder);
       this.stmt.dropProgress.run(key);
@@ -359,27 +406,35 @@ export class SweepStore {
    */
   acquireLease(sweepId: number, sweepName: string, holder: string, ttlMs: number, now: number = Date.now()): void {
     const host = hostname();
-    this.db.transaction(() => {
-      const current = this.getLease(sweepId);
-      if (current && current.holder !== holder) {
-        const dead = current.expiresAt <= now || (current.host === host && !processAlive(current.pid));
-        if (!dead) {
-          const age = Math.round((now - current.heartbeatAt) / 1000);
-          throw new BoptError(
-            `sweep "${sweepName}" is already being run by pid ${current.pid} on ${current.host} (heartbeat ${age}s ago); ` +
-              `stop that coordinator first, or wait ${Math.ceil((current.expiresAt - now) / 1000)}s for its lease to expire`,
-            3,
-          );
+    this.db
+      .transaction(() => {
+        const current = this.getLease(sweepId);
+        if (current && current.holder !== holder) {
+          const dead = current.expiresAt <= now || (current.host === host && !processAlive(current.pid));
+          if (!dead) {
+            const age = Math.round((now - current.heartbeatAt) / 1000);
+            throw new BoptError(
+              `sweep "${sweepName}" is already being run by pid ${current.pid} on ${current.host} (heartbeat ${age}s ago); ` +
+                `stop that coordinator first, or wait ${Math.ceil((current.expiresAt - now) / 1000)}s for its lease to expire`,
+              3,
+            );
+          }
         }
-      }
-      this.purgeDeadLeases(host, now);
-      this.stmt.putLease.run(sweepId, holder, process.pid, host, now, now, now + ttlMs);
-    }).immediate();
+        this.purgeDeadLeases(host, now);
+        this.stmt.putLease.run(sweepId, holder, process.pid, host, now, now, now + ttlMs);
+      })
+      .immediate();
   }
 
   /** Leases of processes that are gone on this host are removed, so their tasks count as orphans. */
   private purgeDeadLeases(host: string, now: number): void {
-    for (const l of this.stmt.allLeases.all() as Array<{ sweepId: number; holder: string; pid: number; host: string; expiresAt: number }>) {
+    for (const l of this.stmt.allLeases.all() as Array<{
+      sweepId: number;
+      holder: string;
+      pid: number;
+      host: string;
+      expiresAt: number;
+    }>) {
       if (l.expiresAt <= now || (l.host === host && !processAlive(l.pid))) this.stmt.dropLeaseById.run(l.sweepId);
     }
   }
@@ -397,7 +452,8 @@ export class SweepStore {
   publishProgress(holder: string, rows: ProgressRow[], now: number = Date.now()): void {
     if (rows.length === 0) return;
     this.db.transaction(() => {
-      for (const r of rows) this.stmt.upsertProgress.run(r.key, holder, r.worker, r.step, r.totalSteps, finiteOrNull(r.loss), now);
+      for (const r of rows)
+        this.stmt.upsertProgress.run(r.key, holder, r.worker, r.step, r.totalSteps, finiteOrNull(r.loss), now);
     })();
   }
 

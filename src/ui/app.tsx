@@ -17,7 +17,18 @@ import type { FailureView, Phase, ViewModel, WorkerView } from './state.js';
 export const PANELS = ['overview', 'science', 'failures'] as const;
 export type Panel = (typeof PANELS)[number];
 
-const GROUP_COLORS = ['cyan', 'magenta', 'yellow', 'green', 'blue', 'red', 'white', 'gray', 'cyanBright', 'magentaBright'];
+const GROUP_COLORS = [
+  'cyan',
+  'magenta',
+  'yellow',
+  'green',
+  'blue',
+  'red',
+  'white',
+  'gray',
+  'cyanBright',
+  'magentaBright',
+];
 const PHASE_COLOR: Record<Phase, string> = {
   starting: 'gray',
   running: 'green',
@@ -108,7 +119,9 @@ export function App(props: AppProps) {
 
 function TabBar({ panel, vm, ctx, readOnly }: { panel: Panel; vm: ViewModel; ctx: Ctx; readOnly: boolean }) {
   const name = (p: Panel) => (p === 'failures' ? `failures (${vm.failures.length})` : p);
-  const keys = readOnly ? 'q quit · tab panels' : `q stop · p ${vm.phase === 'paused' ? 'resume' : 'pause'} · tab panels`;
+  const keys = readOnly
+    ? 'q quit · tab panels'
+    : `q stop · p ${vm.phase === 'paused' ? 'resume' : 'pause'} · tab panels`;
   return (
     <Text wrap="truncate-end">
       {PANELS.map((p) => {
@@ -128,7 +141,8 @@ function TabBar({ panel, vm, ctx, readOnly }: { panel: Panel; vm: ViewModel; ctx
 function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
   const c = (name: string) => (ctx.color ? name : undefined);
   const phase = vm.phase === 'stopping' ? 'stopping (running tasks return to pending)' : vm.phase;
-  const workers = vm.workers === null ? `${vm.counts.running} running` : `${vm.workers} worker${vm.workers === 1 ? '' : 's'}`;
+  const workers =
+    vm.workers === null ? `${vm.counts.running} running` : `${vm.workers} worker${vm.workers === 1 ? '' : 's'}`;
   const pct = `${(vm.fraction * 100).toFixed(vm.fraction < 0.1 ? 1 : 0)}%`;
   const barWidth = Math.max(10, ctx.width - pct.length - 3);
   const { done, running, pending, failed } = vm.counts;
@@ -138,11 +152,11 @@ function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
       ? 'finished'
       : vm.phase === 'interrupted' || vm.phase === 'stopped'
         ? `stopped: bopt resume ${vm.sweep}`
-      : vm.phase === 'paused'
-        ? 'ETA paused'
-        : vm.etaMs === null
-          ? 'ETA …'
-          : `ETA ${formatDuration(vm.etaMs)}`;
+        : vm.phase === 'paused'
+          ? 'ETA paused'
+          : vm.etaMs === null
+            ? 'ETA …'
+            : `ETA ${formatDuration(vm.etaMs)}`;
   const rate = `${vm.tasksPerMinute === null ? '… tasks/min' : `${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`} · ${eta} (cost model)`;
   const lines: ReactNode[] = [
     <Text key="title" wrap="truncate-end">
@@ -199,14 +213,31 @@ function workerLines(vm: ViewModel, ctx: Ctx, budget: number): ReactNode[] {
   for (const w of vm.running) if (w.lane >= lanes) all.push(w);
   const active = vm.phase === 'running' || vm.phase === 'paused' || vm.phase === 'stopping' || vm.phase === 'starting';
   // When lines are short, show busy lanes first.
-  const ordered = all.length > budget ? [...all.filter((x) => typeof x !== 'number'), ...all.filter((x) => typeof x === 'number')] : all;
+  const ordered =
+    all.length > budget
+      ? [...all.filter((x) => typeof x !== 'number'), ...all.filter((x) => typeof x === 'number')]
+      : all;
   const shown = ordered.length > budget ? ordered.slice(0, Math.max(0, budget - 1)) : ordered;
   for (const x of shown) {
-    if (typeof x === 'number') rows.push(<Line key={`idle${x}`} dim={ctx.color}>{`${`w${x}`.padEnd(laneWidth + 2)}${active ? 'idle' : '—'}`}</Line>);
+    if (typeof x === 'number')
+      rows.push(
+        <Line key={`idle${x}`} dim={ctx.color}>{`${`w${x}`.padEnd(laneWidth + 2)}${active ? 'idle' : '—'}`}</Line>,
+      );
     else rows.push(workerLine(x, ctx, laneWidth + 1));
   }
-  if (shown.length < ordered.length) rows.push(<Line key="more" dim={ctx.color}>{`… ${ordered.length - shown.length} more lanes (widen or heighten the terminal)`}</Line>);
-  if (rows.length === 0) rows.push(<Line key="none" dim={ctx.color}>no task running</Line>);
+  if (shown.length < ordered.length)
+    rows.push(
+      <Line
+        key="more"
+        dim={ctx.color}
+      >{`… ${ordered.length - shown.length} more lanes (widen or heighten the terminal)`}</Line>,
+    );
+  if (rows.length === 0)
+    rows.push(
+      <Line key="none" dim={ctx.color}>
+        no task running
+      </Line>,
+    );
   return rows;
 }
 
@@ -225,7 +256,14 @@ function failureLine(f: FailureView, ctx: Ctx, i: number): ReactNode {
 
 function failureLines(failures: FailureView[], ctx: Ctx, budget: number, full: boolean): ReactNode[] {
   if (budget <= 0) return [];
-  if (failures.length === 0) return full ? [<Line key="nofail" dim={ctx.color}>no failures</Line>] : [];
+  if (failures.length === 0)
+    return full
+      ? [
+          <Line key="nofail" dim={ctx.color}>
+            no failures
+          </Line>,
+        ]
+      : [];
   const n = Math.min(failures.length, full ? budget : Math.min(3, budget - 1));
   const out: ReactNode[] = [];
   if (!full) out.push(<Line key="fhead" bold={ctx.color}>{`last failures (${failures.length})`}</Line>);
@@ -240,7 +278,12 @@ function chartLine(line: ChartLine, ctx: Ctx, key: string): ReactNode {
         s.group === null || !ctx.color ? (
           <Text key={i}>{s.text}</Text>
         ) : (
-          <Text key={i} color={GROUP_COLORS[s.group % GROUP_COLORS.length]} bold={s.strong} inverse={s.strong && s.text.trim() !== ''}>
+          <Text
+            key={i}
+            color={GROUP_COLORS[s.group % GROUP_COLORS.length]}
+            bold={s.strong}
+            inverse={s.strong && s.text.trim() !== ''}
+          >
             {s.text}
           </Text>
         ),
@@ -253,7 +296,11 @@ function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: bool
   if (budget <= 0) return [];
   const c = (i: number) => (ctx.color ? GROUP_COLORS[i % GROUP_COLORS.length] : undefined);
   const title = `test accuracy vs log B${science.variable ? ` by ${science.variable === 'lr' ? 'eps' : science.variable === 'n_train' ? 'N' : 'm'}` : ''} · ${science.runs} results`;
-  const out: ReactNode[] = [<Line key="stitle" bold={ctx.color}>{title}</Line>];
+  const out: ReactNode[] = [
+    <Line key="stitle" bold={ctx.color}>
+      {title}
+    </Line>,
+  ];
   if (budget === 1) return out;
   const groups = science.groups;
   // Legend entries, several per line when wide.
@@ -268,7 +315,9 @@ function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: bool
   const maxChart = full ? 24 : 10;
   const chartH = Math.min(maxChart, budget - 1 - fitLines - Math.min(legendNeed, full ? legendNeed : 2) - 3);
   if (chartH >= 3 && groups.length > 0) {
-    drawChart(groups, Math.min(ctx.width, full ? 160 : 120), chartH).forEach((l, i) => out.push(chartLine(l, ctx, `c${i}`)));
+    drawChart(groups, Math.min(ctx.width, full ? 160 : 120), chartH).forEach((l, i) =>
+      out.push(chartLine(l, ctx, `c${i}`)),
+    );
   }
   const legendBudget = budget - out.length - fitLines;
   for (let l = 0; l < Math.min(legendNeed, Math.max(0, legendBudget)); l++) {
@@ -296,5 +345,9 @@ function overviewLines(vm: ViewModel, ctx: Ctx, budget: number): ReactNode[] {
   const workerBudget = Math.max(1, Math.min(lanes, budget - failN - scienceMin));
   const workers = workerLines(vm, ctx, workerBudget);
   const scienceBudget = budget - workers.length - failN;
-  return [...workers, ...scienceLines(vm.science, ctx, scienceBudget, false), ...failureLines(vm.failures, ctx, failN, false)];
+  return [
+    ...workers,
+    ...scienceLines(vm.science, ctx, scienceBudget, false),
+    ...failureLines(vm.failures, ctx, failN, false),
+  ];
 }

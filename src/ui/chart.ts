@@ -57,10 +57,13 @@ export function drawChart(groups: readonly ScienceGroup[], width: number, height
   }
   const lo = Math.log(bMin);
   const hi = Math.log(bMax);
-  const colOf = (b: number): number => (hi - lo < 1e-12 ? Math.floor(plotW / 2) : Math.round(((Math.log(b) - lo) / (hi - lo)) * (plotW - 1)));
+  const colOf = (b: number): number =>
+    hi - lo < 1e-12 ? Math.floor(plotW / 2) : Math.round(((Math.log(b) - lo) / (hi - lo)) * (plotW - 1));
   const rowOf = (y: number): number => Math.round(((yMax - y) / (yMax - yMin)) * (h - 1));
 
-  const grid: Cell[][] = Array.from({ length: h }, () => Array.from({ length: plotW }, () => ({ ch: ' ', group: null, strong: false })));
+  const grid: Cell[][] = Array.from({ length: h }, () =>
+    Array.from({ length: plotW }, () => ({ ch: ' ', group: null, strong: false })),
+  );
   // Connectors first, points over them.
   groups.forEach((g, gi) => {
     for (let i = 1; i < g.points.length; i++) {

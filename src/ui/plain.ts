@@ -16,7 +16,8 @@ export interface PlainReporterOptions {
 
 export function progressLine(vm: ViewModel): string {
   const { done, running, pending, failed } = vm.counts;
-  const rate = vm.tasksPerMinute === null ? '' : `, ${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`;
+  const rate =
+    vm.tasksPerMinute === null ? '' : `, ${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`;
   const eta = vm.etaMs !== null && vm.etaMs > 0 ? `, eta ${formatDuration(vm.etaMs)}` : '';
   return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
 }
@@ -25,7 +26,9 @@ export function progressLine(vm: ViewModel): string {
 export function scienceLine(vm: ViewModel): string | null {
   const s = vm.science;
   if (s.groups.length === 0) return null;
-  const groups = s.groups.map((g) => `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`).join(', ');
+  const groups = s.groups
+    .map((g) => `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`)
+    .join(', ');
   return `B_opt (${s.method}): ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
 }
 

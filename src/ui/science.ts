@@ -76,7 +76,11 @@ export function fitX(variable: SweptVariable, value: number): number {
 }
 
 export class ScienceAccumulator {
-  private readonly distinct: Record<SweptVariable, Set<number>> = { lr: new Set(), n_train: new Set(), momentum: new Set() };
+  private readonly distinct: Record<SweptVariable, Set<number>> = {
+    lr: new Set(),
+    n_train: new Set(),
+    momentum: new Set(),
+  };
   private readonly cells = new Map<string, Cell>();
   private runs = 0;
 
@@ -169,6 +173,12 @@ export function fitBOpt(variable: SweptVariable, groups: ScienceGroup[]): Scienc
   const r2 = pts.length >= 3 && ssTot > 0 ? 1 - ssRes / ssTot : NaN;
   // log-log ordinary least squares: the same regression `bopt fit` uses
   const logs = pts.filter((p) => p.x > 0 && p.y > 0);
-  const exponent = logs.length >= 2 ? ols(logs.map((p) => Math.log(p.x)), logs.map((p) => Math.log(p.y))).b : NaN;
+  const exponent =
+    logs.length >= 2
+      ? ols(
+          logs.map((p) => Math.log(p.x)),
+          logs.map((p) => Math.log(p.y)),
+        ).b
+      : NaN;
   return { variable, xLabel: AGAINST[variable].name, slope, r2, exponent, groups: pts.length };
 }

@@ -190,7 +190,14 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       state.counts.running = Math.max(0, state.counts.running - 1);
       state.counts.pending++;
       state.retries++;
-      pushFailure(state, { key: e.key, params: r?.params ?? null, error: e.error, attempts: e.attempt, final: false, at: now });
+      pushFailure(state, {
+        key: e.key,
+        params: r?.params ?? null,
+        error: e.error,
+        attempts: e.attempt,
+        final: false,
+        at: now,
+      });
       return;
     }
     case 'task-failed': {
@@ -243,7 +250,15 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
             : 'running';
   const running = [...state.lanes.values()]
     .sort((a, b) => a.lane - b.lane)
-    .map(({ lane, key, params, attempt, step, totalSteps, loss }) => ({ lane, key, params, attempt, step, totalSteps, loss }));
+    .map(({ lane, key, params, attempt, step, totalSteps, loss }) => ({
+      lane,
+      key,
+      params,
+      attempt,
+      step,
+      totalSteps,
+      loss,
+    }));
   return {
     mode: 'live',
     sweep: state.sweep,
@@ -253,7 +268,8 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     phase,
     counts: { ...state.counts },
     total: state.total,
-    fraction: state.totalCost > 0 ? Math.min(1, Math.max(0, 1 - left / state.totalCost)) : state.endedAt !== null ? 1 : 0,
+    fraction:
+      state.totalCost > 0 ? Math.min(1, Math.max(0, 1 - left / state.totalCost)) : state.endedAt !== null ? 1 : 0,
     elapsedMs,
     tasksPerMinute,
     etaMs,

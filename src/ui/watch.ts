@@ -63,9 +63,9 @@ export class SweepWatcher {
       ),
       firstStart: this.db.prepare(`SELECT min(t.started_at) AS at ${member} AND t.started_at >= ?`),
     };
-    const engines = this.db
-      .prepare(`SELECT DISTINCT t.engine ${member}`)
-      .all(this.sweepId) as Array<{ engine: string }>;
+    const engines = this.db.prepare(`SELECT DISTINCT t.engine ${member}`).all(this.sweepId) as Array<{
+      engine: string;
+    }>;
     this.engine = engines.map((e) => e.engine).join('+');
     this.combos = this.db
       .prepare(
@@ -85,15 +85,17 @@ export class SweepWatcher {
     const live = lease !== undefined && lease.expiresAt > now;
     const phase: Phase = live ? 'running' : c.pending + c.running > 0 ? 'stopped' : 'complete';
 
-    const running: WorkerView[] = (this.stmt.running.all(this.sweepId) as Array<{
-      key: string;
-      params: string;
-      attempts: number;
-      worker: number | null;
-      step: number | null;
-      totalSteps: number | null;
-      loss: number | null;
-    }>).map((r, i) => {
+    const running: WorkerView[] = (
+      this.stmt.running.all(this.sweepId) as Array<{
+        key: string;
+        params: string;
+        attempts: number;
+        worker: number | null;
+        step: number | null;
+        totalSteps: number | null;
+        loss: number | null;
+      }>
+    ).map((r, i) => {
       const params = JSON.parse(r.params) as TrainConfig;
       return {
         lane: r.worker ?? 1000 + i,
@@ -106,14 +108,16 @@ export class SweepWatcher {
       };
     });
 
-    const failures: FailureView[] = (this.stmt.failures.all(this.sweepId) as Array<{
-      key: string;
-      params: string;
-      attempts: number;
-      error: string;
-      at: number | null;
-      state: string;
-    }>).map((f) => ({
+    const failures: FailureView[] = (
+      this.stmt.failures.all(this.sweepId) as Array<{
+        key: string;
+        params: string;
+        attempts: number;
+        error: string;
+        at: number | null;
+        state: string;
+      }>
+    ).map((f) => ({
       key: f.key,
       params: JSON.parse(f.params) as TrainConfig,
       error: f.error,
@@ -132,7 +136,11 @@ export class SweepWatcher {
       sum: number;
       n: number;
     }>) {
-      science.add({ lr: cell.lr, n_train: cell.n_train, momentum: cell.momentum ?? 0, batch_size: cell.batch_size }, cell.sum, cell.n);
+      science.add(
+        { lr: cell.lr, n_train: cell.n_train, momentum: cell.momentum ?? 0, batch_size: cell.batch_size },
+        cell.sum,
+        cell.n,
+      );
     }
 
     // Throughput over the last minutes of finished work, plus the done share of running tasks.
@@ -163,7 +171,11 @@ export class SweepWatcher {
       failures,
       retries: failures.filter((f) => !f.final).length,
       science: science.summarize(),
-      note: live ? `run by pid ${lease.pid} on ${lease.host}` : phase === 'stopped' ? 'no coordinator (resume it with bopt resume)' : undefined,
+      note: live
+        ? `run by pid ${lease.pid} on ${lease.host}`
+        : phase === 'stopped'
+          ? 'no coordinator (resume it with bopt resume)'
+          : undefined,
     };
   }
 }
@@ -201,7 +213,11 @@ export async function watchCommand(name: string | undefined, options: WatchOptio
 }
 
 async function watchWithUi(watcher: SweepWatcher, interval: number): Promise<void> {
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
+  const [{ render }, { createElement }, { App }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('./app.js'),
+  ]);
   const color = colorEnabled();
   let stop: () => void = () => {};
   const done = new Promise<void>((resolve) => (stop = resolve));
@@ -223,7 +239,11 @@ async function watchWithUi(watcher: SweepWatcher, interval: number): Promise<voi
 }
 
 /** Not a terminal: a line a second while the sweep runs (and one per new failure); ends when it stops. */
-async function watchPlain(watcher: SweepWatcher, interval: number, write = (l: string) => process.stdout.write(l + '\n')): Promise<void> {
+async function watchPlain(
+  watcher: SweepWatcher,
+  interval: number,
+  write = (l: string) => process.stdout.write(l + '\n'),
+): Promise<void> {
   const seen = new Set<string>();
   let last = -Infinity;
   let stopped = false;
@@ -236,13 +256,16 @@ async function watchPlain(watcher: SweepWatcher, interval: number, write = (l: s
         const id = `${f.key}:${f.attempts}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        if (last > -Infinity) write(`${f.final ? 'failed' : 'retry'}: task ${f.key.slice(0, 12)} after ${f.attempts} attempts: ${f.error}`);
+        if (last > -Infinity)
+          write(`${f.final ? 'failed' : 'retry'}: task ${f.key.slice(0, 12)} after ${f.attempts} attempts: ${f.error}`);
       }
       const now = Date.now();
       if (vm.phase !== 'running' || stopped) {
         const science = scienceLine(vm);
         if (science) write(science);
-        write(`${vm.phase === 'complete' ? 'complete' : 'not running'}: ${progressLine(vm).replace(/^progress: /, '')}`);
+        write(
+          `${vm.phase === 'complete' ? 'complete' : 'not running'}: ${progressLine(vm).replace(/^progress: /, '')}`,
+        );
         return;
       }
       if (now - last >= 1000) {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { evaluateLogreg, logDetSPD, logregEvidence, minimiseLogreg, type LogregProblem } from '../../src/analysis/evidence.js';
+import {
+  evaluateLogreg,
+  logDetSPD,
+  logregEvidence,
+  minimiseLogreg,
+  type LogregProblem,
+} from '../../src/analysis/evidence.js';
 
 /** Small deterministic problem: n examples, d features, labels from a noisy linear rule. */
 function problem(n: number, d: number, lambda: number, seed = 1): LogregProblem {

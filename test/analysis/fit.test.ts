@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { collapseScore, estimateBopt, fitQuadratic, fitSweep, rng32, sweptParameter, type RunRow } from '../../src/analysis/fit.js';
+import {
+  collapseScore,
+  estimateBopt,
+  fitQuadratic,
+  fitSweep,
+  rng32,
+  sweptParameter,
+  type RunRow,
+} from '../../src/analysis/fit.js';
 
 const BATCHES = [1, 3, 10, 30, 100, 300, 1000];
 
@@ -35,7 +43,10 @@ describe('B_opt fits', () => {
   });
 
   it('a peak at the end of the grid falls back to the grid point', () => {
-    const e = estimateBopt(BATCHES, BATCHES.map((b) => -b));
+    const e = estimateBopt(
+      BATCHES,
+      BATCHES.map((b) => -b),
+    );
     assert.deepEqual(e, { value: 1, method: 'grid' });
   });
 
@@ -57,7 +68,10 @@ describe('B_opt fits', () => {
 
   it('proportional fit: exponent 1, slope k and R² = 1 on exact data; bootstrap interval contains 1', () => {
     const lrs = [0.1, 0.3, 1, 3];
-    const exact = fitSweep(synthetic((lr) => 30 * lr, lrs, 3, 0), { bootstrap: 200 });
+    const exact = fitSweep(
+      synthetic((lr) => 30 * lr, lrs, 3, 0),
+      { bootstrap: 200 },
+    );
     assert.equal(exact.groupParam, 'lr');
     const l = exact.line!;
     assert.equal(l.against, 'eps');
@@ -66,15 +80,29 @@ describe('B_opt fits', () => {
     assert.ok(Math.abs(l.r2 - 1) < 1e-9);
     assert.ok(Math.abs(l.spearman - 1) < 1e-12);
     assert.ok(exact.gOptCv! < 0.1); // g = eps(N/B − 1)/(1 − m) ≈ constant
-    const noisy = fitSweep(synthetic((lr) => 30 * lr, lrs, 6, 0.003, 9), { bootstrap: 300 }).line!;
-    assert.ok(noisy.exponentBootLo! <= 1 && 1 <= noisy.exponentBootHi!, `${noisy.exponentBootLo} ${noisy.exponentBootHi}`);
+    const noisy = fitSweep(
+      synthetic((lr) => 30 * lr, lrs, 6, 0.003, 9),
+      { bootstrap: 300 },
+    ).line!;
+    assert.ok(
+      noisy.exponentBootLo! <= 1 && 1 <= noisy.exponentBootHi!,
+      `${noisy.exponentBootLo} ${noisy.exponentBootHi}`,
+    );
     assert.ok(noisy.exponentLo! < noisy.exponent && noisy.exponent < noisy.exponentHi!);
   });
 
   it('groups by N and by momentum, fitted against N and 1/(1−m)', () => {
     const rows: RunRow[] = [];
     for (const m of [0, 0.5, 0.9]) {
-      for (const b of BATCHES) rows.push({ lr: 1, batch_size: b, n_train: 1000, momentum: m, seed: 0, test_accuracy: -((Math.log(b) - Math.log(5 / (1 - m))) ** 2) });
+      for (const b of BATCHES)
+        rows.push({
+          lr: 1,
+          batch_size: b,
+          n_train: 1000,
+          momentum: m,
+          seed: 0,
+          test_accuracy: -((Math.log(b) - Math.log(5 / (1 - m))) ** 2),
+        });
     }
     const f = fitSweep(rows, { bootstrap: 0 });
     assert.equal(f.groupParam, 'momentum');
@@ -89,7 +117,14 @@ describe('B_opt fits', () => {
     for (const lr of [0.1, 1, 10]) {
       for (const b of [1, 3, 10, 30, 100, 300]) {
         const g = (lr * (1000 / b - 1)) / 0.1;
-        rows.push({ lr, batch_size: b, n_train: 1000, momentum: 0.9, seed: 0, test_accuracy: 0.9 - 0.01 * (Math.log(g) - 6) ** 2 });
+        rows.push({
+          lr,
+          batch_size: b,
+          n_train: 1000,
+          momentum: 0.9,
+          seed: 0,
+          test_accuracy: 0.9 - 0.01 * (Math.log(g) - 6) ** 2,
+        });
       }
     }
     const c = collapseScore(rows)!;

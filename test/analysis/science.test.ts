@@ -23,18 +23,29 @@ describe('science commands', () => {
     const store = SweepStore.open(db);
     try {
       const tasks = LRS.flatMap((lr) =>
-        BATCHES.flatMap((b) => tinySweep('eps', [0, 1, 2], { lr, batch_size: b, n_train: 2000, momentum: 0.9, steps: 5 }).tasks),
+        BATCHES.flatMap(
+          (b) => tinySweep('eps', [0, 1, 2], { lr, batch_size: b, n_train: 2000, momentum: 0.9, steps: 5 }).tasks,
+        ),
       );
       store.registerSweep({ ...tinySweep('eps', []), tasks }, 't');
       for (const t of tasks) {
         const { lr, batch_size: b, seed } = t.params;
-        const acc = 0.9 - 0.03 * (Math.log(b) - Math.log(100 * lr)) ** 2 + 0.002 * (seed - 1) + 0.001 * Math.sin(b * seed);
+        const acc =
+          0.9 - 0.03 * (Math.log(b) - Math.log(100 * lr)) ** 2 + 0.002 * (seed - 1) + 0.001 * Math.sin(b * seed);
         store.claimTask(t.key, 'h');
         store.completeTask(t.key, fakeResult({ testAccuracy: acc }), 'x');
       }
       const logreg = ['true', 'random'].flatMap((labels) =>
-        [0.001, 0.01, 0.1, 1].flatMap((l2) =>
-          tinySweep('ev', [0, 1], { model: 'logreg', dataset: 'synthetic', n_train: 200, l2, steps: 0, labels: labels as 'true' | 'random' }).tasks,
+        [0.001, 0.01, 0.1, 1].flatMap(
+          (l2) =>
+            tinySweep('ev', [0, 1], {
+              model: 'logreg',
+              dataset: 'synthetic',
+              n_train: 200,
+              l2,
+              steps: 0,
+              labels: labels as 'true' | 'random',
+            }).tasks,
         ),
       );
       store.registerSweep({ ...tinySweep('ev', []), tasks: logreg }, 't');
@@ -72,8 +83,14 @@ describe('science commands', () => {
     const conn = new Database(db, { readonly: true });
     try {
       assert.equal((conn.prepare("SELECT count(*) AS n FROM fits WHERE sweep = 'eps'").get() as { n: number }).n, 3);
-      assert.equal((conn.prepare("SELECT count(*) AS n FROM fit_points WHERE sweep = 'eps'").get() as { n: number }).n, 21);
-      const l = conn.prepare("SELECT against, exponent FROM fit_lines WHERE sweep = 'eps'").get() as { against: string; exponent: number };
+      assert.equal(
+        (conn.prepare("SELECT count(*) AS n FROM fit_points WHERE sweep = 'eps'").get() as { n: number }).n,
+        21,
+      );
+      const l = conn.prepare("SELECT against, exponent FROM fit_lines WHERE sweep = 'eps'").get() as {
+        against: string;
+        exponent: number;
+      };
       assert.equal(l.against, 'eps');
     } finally {
       conn.close();

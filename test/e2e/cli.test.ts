@@ -56,7 +56,14 @@ test('a ~20-task sweep on 2 workers: every task stored once, plain progress line
   assert.equal(status.status, 0);
   assert.match(status.stdout, /tiny-e2e: complete; 30 tasks: 30 done, 0 running, 0 pending, 0 failed/);
 
-  const csv = bopt(['query', 'SELECT batch_size, count(*) AS n FROM runs GROUP BY batch_size ORDER BY batch_size', '--db', db, '--format', 'csv']);
+  const csv = bopt([
+    'query',
+    'SELECT batch_size, count(*) AS n FROM runs GROUP BY batch_size ORDER BY batch_size',
+    '--db',
+    db,
+    '--format',
+    'csv',
+  ]);
   assert.equal(csv.status, 0, csv.stderr);
   assert.equal(csv.stdout, 'batch_size,n\n1,6\n3,6\n10,6\n32,6\n100,6\n');
 
@@ -89,17 +96,24 @@ test('a task that throws or whose worker thread dies is retried, then failed; --
   const db = join(dir, 'faults.sqlite');
   const file = writeSweep(dir, 'faults', TINY('faults').replace('repeats: 2', 'repeats: 3'));
   // seed 1: the worker thread exits on the first attempt (then succeeds); seed 2: throws on every attempt.
-  const crash = bopt(['run', file, '--db', db, '--retries', '1'], { BOPT_FAULT: JSON.stringify({ seeds: [1], kind: 'exit', failAttempts: 1 }) });
+  const crash = bopt(['run', file, '--db', db, '--retries', '1'], {
+    BOPT_FAULT: JSON.stringify({ seeds: [1], kind: 'exit', failAttempts: 1 }),
+  });
   assert.equal(crash.status, 0, crash.stderr);
   assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state = 'done'"), 30);
   assert.match(crash.stdout, /retry: task [0-9a-f]{12} attempt 1 failed: .*exit/i);
 
   const db2 = join(dir, 'faults2.sqlite');
-  const failing = bopt(['run', file, '--db', db2, '--retries', '1'], { BOPT_FAULT: JSON.stringify({ seeds: [2], kind: 'throw', failAttempts: 99 }) });
+  const failing = bopt(['run', file, '--db', db2, '--retries', '1'], {
+    BOPT_FAULT: JSON.stringify({ seeds: [2], kind: 'throw', failAttempts: 99 }),
+  });
   assert.equal(failing.status, 1);
   assert.match(failing.stderr, /10 task\(s\) failed/);
   assert.match(failing.stdout, /failed: task [0-9a-f]{12} after 2 attempts: injected fault \(seed 2, attempt 2\)/);
-  assert.equal(countOf(db2, "SELECT count(*) FROM failures WHERE last_error LIKE 'injected fault%' AND attempts = 2"), 10);
+  assert.equal(
+    countOf(db2, "SELECT count(*) FROM failures WHERE last_error LIKE 'injected fault%' AND attempts = 2"),
+    10,
+  );
   assert.equal(countOf(db2, 'SELECT count(*) FROM results'), 20);
 
   const retry = bopt(['run', file, '--db', db2, '--retry-failed']);
@@ -110,7 +124,11 @@ test('a task that throws or whose worker thread dies is retried, then failed; --
 
 test('a diverging run is a valid result with diverged = 1, not a failure', () => {
   const db = join(dir, 'diverge.sqlite');
-  const file = writeSweep(dir, 'diverge', TINY('diverge').replace('lr: [0.05, 0.2]', 'lr: [1e38]').replace('repeats: 2', 'repeats: 1'));
+  const file = writeSweep(
+    dir,
+    'diverge',
+    TINY('diverge').replace('lr: [0.05, 0.2]', 'lr: [1e38]').replace('repeats: 2', 'repeats: 1'),
+  );
   const r = bopt(['run', file, '--db', db]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(countOf(db, 'SELECT count(*) FROM results WHERE diverged = 1') >= 1);
@@ -124,8 +142,14 @@ test('bad input: one-line errors naming the culprit, non-zero exit, no stored da
   const before = countOf(db, 'SELECT count(*) FROM results');
 
   const cases: Array<[string[], RegExp]> = [
-    [['run', writeSweep(dir, 'malformed', 'name: x\nfixed: [1, 2\n'), '--db', db], /malformed\.yaml: line \d+, column \d+: YAML syntax error/],
-    [['run', writeSweep(dir, 'unknown', TINY('unknown').replace('hidden: 16', 'hiden: 16')), '--db', db], /unknown\.yaml: fixed\.hiden: unknown parameter "hiden"/],
+    [
+      ['run', writeSweep(dir, 'malformed', 'name: x\nfixed: [1, 2\n'), '--db', db],
+      /malformed\.yaml: line \d+, column \d+: YAML syntax error/,
+    ],
+    [
+      ['run', writeSweep(dir, 'unknown', TINY('unknown').replace('hidden: 16', 'hiden: 16')), '--db', db],
+      /unknown\.yaml: fixed\.hiden: unknown parameter "hiden"/,
+    ],
     [['run', join(dir, 'nope.yaml'), '--db', db], /nope\.yaml: file not found/],
     [['query', 'DELETE FROM results', '--db', db], /query refused/],
     [['query', 'SELECT * FROM nowhere', '--db', db], /no such table: nowhere/],

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bopt, boptAsync, countOf, exited, killableSweepYaml, tempDir, waitForCount, writeSweep } from '../helpers/index.js';
+import {
+  bopt,
+  boptAsync,
+  countOf,
+  exited,
+  killableSweepYaml,
+  tempDir,
+  waitForCount,
+  writeSweep,
+} from '../helpers/index.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -26,7 +35,10 @@ test('SIGKILL of the coordinator mid-sweep, then run again: every task has exact
   assert.equal(signal, 'SIGKILL');
   const doneBefore = countOf(db, 'SELECT count(*) FROM results');
   assert.ok(doneBefore < GRID_SIZE, 'killed before the end');
-  assert.ok(countOf(db, "SELECT count(*) FROM tasks WHERE state = 'running'") >= 1, 'the kill left tasks marked running');
+  assert.ok(
+    countOf(db, "SELECT count(*) FROM tasks WHERE state = 'running'") >= 1,
+    'the kill left tasks marked running',
+  );
 
   // The dead holder's lease is recognised at once (its pid is gone) and its tasks reclaimed.
   const resumed = bopt(['run', file, '--db', db, '--workers', '2']);
@@ -35,11 +47,21 @@ test('SIGKILL of the coordinator mid-sweep, then run again: every task has exact
   assert.equal(countOf(db, 'SELECT count(*) FROM results'), GRID_SIZE);
   assert.equal(countOf(db, 'SELECT count(DISTINCT task_key) FROM results'), GRID_SIZE);
   assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state <> 'done'"), 0);
-  assert.equal(countOf(db, 'SELECT count(*) FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE r.task_key IS NULL'), 0);
+  assert.equal(
+    countOf(db, 'SELECT count(*) FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE r.task_key IS NULL'),
+    0,
+  );
   assert.equal(countOf(db, 'SELECT count(*) FROM leases'), 0);
-  assert.equal(countOf(db, 'SELECT count(*) FROM progress'), 0, 'no stale step-level progress of the killed coordinator');
+  assert.equal(
+    countOf(db, 'SELECT count(*) FROM progress'),
+    0,
+    'no stale step-level progress of the killed coordinator',
+  );
   // No curve row without its result, none twice.
-  assert.equal(countOf(db, 'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)'), 0);
+  assert.equal(
+    countOf(db, 'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)'),
+    0,
+  );
 });
 
 test('Ctrl-C: running tasks return to pending, exit 130 with a resume hint; `bopt resume` finishes the sweep', async () => {
@@ -50,10 +72,16 @@ test('Ctrl-C: running tasks return to pending, exit 130 with a resume hint; `bop
   child.kill('SIGINT');
   const { code } = await exited(child);
   assert.equal(code, 130);
-  assert.match(child.output().stderr, /interrupted; \d+\/24 done, the rest is pending\. Resume with: bopt resume interrupt-me/);
+  assert.match(
+    child.output().stderr,
+    /interrupted; \d+\/24 done, the rest is pending\. Resume with: bopt resume interrupt-me/,
+  );
   assert.match(child.output().stdout, /^interrupted: \d+\/24 done/m);
   assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state = 'running'"), 0);
-  assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state = 'done'"), countOf(db, 'SELECT count(*) FROM results'));
+  assert.equal(
+    countOf(db, "SELECT count(*) FROM tasks WHERE state = 'done'"),
+    countOf(db, 'SELECT count(*) FROM results'),
+  );
   assert.equal(countOf(db, 'SELECT count(*) FROM tasks WHERE attempts > 0'), 0, 'an interrupt is not a failure');
   assert.equal(countOf(db, 'SELECT count(*) FROM leases'), 0);
 
@@ -70,7 +98,10 @@ test('a second coordinator on a sweep whose coordinator is alive is refused', as
     await waitForCount(db, 'SELECT count(*) FROM leases', 1);
     const second = bopt(['run', file, '--db', db]);
     assert.equal(second.status, 3);
-    assert.match(second.stderr.trim(), /^bopt: sweep "leased" is already being run by pid \d+ on .*; stop that coordinator first/);
+    assert.match(
+      second.stderr.trim(),
+      /^bopt: sweep "leased" is already being run by pid \d+ on .*; stop that coordinator first/,
+    );
     assert.equal(second.stderr.trim().split('\n').length, 1);
   } finally {
     child.kill('SIGINT');

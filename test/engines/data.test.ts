@@ -5,15 +5,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
-import { loadMnistRaw, loadTaskData, parseIdxImages, parseIdxLabels, readIdxLabels } from '../../src/engines/data/index.js';
+import {
+  loadMnistRaw,
+  loadTaskData,
+  parseIdxImages,
+  parseIdxLabels,
+  readIdxLabels,
+} from '../../src/engines/data/index.js';
 import { initParameters } from '../../src/engines/init.js';
 import { stream } from '../../src/engines/rng.js';
 import { parameterCount, type ModelShape } from '../../src/engines/types.js';
 
 function cfg(over: Partial<TrainConfigInput>) {
   return parseTrainConfig({
-    engine: 'reference', model: 'softmax', dataset: 'mnist', n_train: 200, n_test: 100,
-    batch_size: 10, lr: 0.1, steps: 10, seed: 7, ...over,
+    engine: 'reference',
+    model: 'softmax',
+    dataset: 'mnist',
+    n_train: 200,
+    n_test: 100,
+    batch_size: 10,
+    lr: 0.1,
+    steps: 10,
+    seed: 7,
+    ...over,
   });
 }
 
@@ -39,7 +53,10 @@ describe('idx files', () => {
   });
 
   it('names the file in errors: wrong magic, truncated, missing', () => {
-    assert.throws(() => parseIdxImages(header(2049, 1, 1, 1), 'imgs.idx'), /imgs\.idx.*magic number 2049, expected 2051/);
+    assert.throws(
+      () => parseIdxImages(header(2049, 1, 1, 1), 'imgs.idx'),
+      /imgs\.idx.*magic number 2049, expected 2051/,
+    );
     assert.throws(() => parseIdxImages(header(2051, 5, 28, 28), 'imgs.idx'), /imgs\.idx.*header promises/);
     assert.throws(() => parseIdxLabels(header(2051, 0), 'labs.idx'), /labs\.idx.*expected 2049/);
     assert.throws(() => parseIdxLabels(new Uint8Array(3), 'labs.idx'), /labs\.idx.*shorter than its header/);
@@ -94,7 +111,10 @@ describe('task data', () => {
     assert.equal(t.train.classes, 2);
     assert.equal(t.test.n, 2115); // 980 zeros + 1135 ones
     assert.equal(loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_test: 50 })).test.n, 50);
-    assert.throws(() => loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_train: 20000 })), /too large for mnist01/);
+    assert.throws(
+      () => loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_train: 20000 })),
+      /too large for mnist01/,
+    );
     const mlp = loadTaskData(cfg({ model: 'mlp', hidden: 10, dataset: 'mnist01' }));
     assert.deepEqual(mlp.shape, { model: 'mlp', inputs: 784, hidden: 10, classes: 2 });
   });
@@ -142,9 +162,18 @@ describe('rng', () => {
     const c = stream(42, 'init');
     const d = stream(43, 'batches');
     const xs = Array.from({ length: 5 }, () => a.nextU32());
-    assert.deepEqual(Array.from({ length: 5 }, () => b.nextU32()), xs);
-    assert.notDeepEqual(Array.from({ length: 5 }, () => c.nextU32()), xs);
-    assert.notDeepEqual(Array.from({ length: 5 }, () => d.nextU32()), xs);
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => b.nextU32()),
+      xs,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 5 }, () => c.nextU32()),
+      xs,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 5 }, () => d.nextU32()),
+      xs,
+    );
     assert.throws(() => stream(-1, 'x'), /seed/);
   });
 
@@ -169,7 +198,10 @@ describe('rng', () => {
     assert.ok(Math.abs(sn2 / n - 1) < 0.02);
     for (const c of counts) assert.ok(Math.abs(c / n - 1 / 7) < 0.01);
     const perm = r.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual([...perm].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...perm].sort((x, y) => x - y),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     const s = r.sample(50, 50);
     assert.equal(new Set(s).size, 50);
   });

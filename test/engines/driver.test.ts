@@ -4,13 +4,26 @@ import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { batchSequence, prepareTraining, train } from '../../src/engines/driver.js';
 import { referenceEngine } from '../../src/engines/reference/index.js';
-import { defaultEngine, engineUnavailableReason, loadEngine, loadEngineOrFallback } from '../../src/engines/registry.js';
+import {
+  defaultEngine,
+  engineUnavailableReason,
+  loadEngine,
+  loadEngineOrFallback,
+} from '../../src/engines/registry.js';
 import type { TrainProgress, TrainResult } from '../../src/engines/types.js';
 
 function cfg(over: Partial<TrainConfigInput>) {
   return parseTrainConfig({
-    engine: 'reference', model: 'logreg', dataset: 'synthetic', n_train: 100, n_test: 300,
-    batch_size: 10, lr: 0.1, steps: 50, seed: 3, ...over,
+    engine: 'reference',
+    model: 'logreg',
+    dataset: 'synthetic',
+    n_train: 100,
+    n_test: 300,
+    batch_size: 10,
+    lr: 0.1,
+    steps: 50,
+    seed: 3,
+    ...over,
   });
 }
 
@@ -29,7 +42,8 @@ describe('batches', () => {
     }
     assert.ok(repeats > 0, 'with replacement');
     for (const c of counts) assert.ok(Math.abs(c / 8000 - 0.1) < 0.02);
-    for (const B of [10, 25]) assert.deepEqual([...batchSequence(1, 10, B).next().value], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const B of [10, 25])
+      assert.deepEqual([...batchSequence(1, 10, B).next().value], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('the batch size changes neither the subset nor the initial weights; sequences replay', () => {
@@ -45,7 +59,16 @@ describe('batches', () => {
 
 describe('train()', () => {
   it('is bit-for-bit reproducible', () => {
-    const c = cfg({ model: 'mlp', hidden: 16, dataset: 'mnist', n_train: 200, n_test: 200, momentum: 0.9, steps: 60, eval_every: 20 });
+    const c = cfg({
+      model: 'mlp',
+      hidden: 16,
+      dataset: 'mnist',
+      n_train: 200,
+      n_test: 200,
+      momentum: 0.9,
+      steps: 60,
+      eval_every: 20,
+    });
     const r1 = train(c, referenceEngine);
     const r2 = train(c, referenceEngine);
     assert.deepEqual(withoutTime(r1), withoutTime(r2));
@@ -63,7 +86,10 @@ describe('train()', () => {
 
   it('fills the result and a curve at step 0, every eval_every steps and at the end', () => {
     const r = train(cfg({ steps: 45, eval_every: 20 }), referenceEngine);
-    assert.deepEqual(r.curve.map((p) => p.step), [0, 20, 40, 45]);
+    assert.deepEqual(
+      r.curve.map((p) => p.step),
+      [0, 20, 40, 45],
+    );
     assert.equal(r.stepsDone, 45);
     assert.equal(r.diverged, false);
     assert.equal(r.engine, 'reference');
@@ -75,8 +101,14 @@ describe('train()', () => {
     assert.equal(last.trainLoss, r.trainLoss);
     assert.ok(r.curve[0].trainLoss > r.trainLoss);
     assert.ok(r.wallMs > 0);
-    assert.deepEqual(train(cfg({ steps: 45 }), referenceEngine).curve.map((p) => p.step), [45]);
-    assert.deepEqual(train(cfg({ steps: 0 }), referenceEngine).curve.map((p) => p.step), [0]);
+    assert.deepEqual(
+      train(cfg({ steps: 45 }), referenceEngine).curve.map((p) => p.step),
+      [45],
+    );
+    assert.deepEqual(
+      train(cfg({ steps: 0 }), referenceEngine).curve.map((p) => p.step),
+      [0],
+    );
   });
 
   it('reports progress with the running mean loss, no more often than asked', () => {
@@ -103,7 +135,10 @@ describe('train()', () => {
     assert.ok(r.testAccuracy >= 0 && r.testAccuracy <= 1);
     assert.ok(r.trainAccuracy >= 0 && r.trainAccuracy <= 1);
     assert.equal(r.curve[r.curve.length - 1].step, r.stepsDone);
-    const m = train(cfg({ model: 'softmax', dataset: 'mnist', n_train: 100, labels: 'random', lr: 1e38, momentum: 0.9, steps: 200 }), referenceEngine);
+    const m = train(
+      cfg({ model: 'softmax', dataset: 'mnist', n_train: 100, labels: 'random', lr: 1e38, momentum: 0.9, steps: 200 }),
+      referenceEngine,
+    );
     assert.equal(m.diverged, true);
   });
 });
@@ -114,12 +149,17 @@ describe('registry', () => {
     const nativeMissing = engineUnavailableReason('native');
     assert.equal(defaultEngine(), nativeMissing === null ? 'native' : 'reference');
     if (nativeMissing !== null) {
-      await assert.rejects(loadEngine('native'), (e: Error) => /^engine "native" is not built on this machine \(.+\)$/.test(e.message) && !e.message.includes('\n'));
+      await assert.rejects(
+        loadEngine('native'),
+        (e: Error) =>
+          /^engine "native" is not built on this machine \(.+\)$/.test(e.message) && !e.message.includes('\n'),
+      );
       const fb = await loadEngineOrFallback('native');
       assert.equal(fb.factory, referenceEngine);
       assert.match(fb.warning ?? '', /^engine "native" is not built on this machine \(.+\); using reference$/);
     }
     const tfjs = await loadEngineOrFallback('tfjs');
-    if (tfjs.warning) assert.match(tfjs.warning, /^engine "tfjs" is not available on this machine \(.+\); using reference$/);
+    if (tfjs.warning)
+      assert.match(tfjs.warning, /^engine "tfjs" is not available on this machine \(.+\); using reference$/);
   });
 });

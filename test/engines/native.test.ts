@@ -14,7 +14,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { batchSequence, prepareTraining, type PreparedTraining } from '../../src/engines/driver.js';
-import { createNativeKernel, loadNativeAddon, nativeUnavailableReason, type NativeAddon } from '../../src/engines/native/index.js';
+import {
+  createNativeKernel,
+  loadNativeAddon,
+  nativeUnavailableReason,
+  type NativeAddon,
+} from '../../src/engines/native/index.js';
 import { referenceEngine } from '../../src/engines/reference/index.js';
 import type { Kernel } from '../../src/engines/types.js';
 
@@ -63,7 +68,12 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(num / den);
 }
 
-function nativeKernel(p: PreparedTraining, lr: number, momentum: number, l2: number): Kernel & { native: ReturnType<typeof createNativeKernel>['native'] } {
+function nativeKernel(
+  p: PreparedTraining,
+  lr: number,
+  momentum: number,
+  l2: number,
+): Kernel & { native: ReturnType<typeof createNativeKernel>['native'] } {
   const k = createNativeKernel(addon as NativeAddon, p.shape, p.train, { lr, momentum, l2 });
   k.setParameters(p.initialParams);
   return k;
@@ -121,7 +131,10 @@ describe('native engine: gradients against finite differences', { skip }, () => 
           const wm = Float64Array.from(w0);
           wm[i] -= h;
           const fd = (objective(wp) - objective(wm)) / (2 * h);
-          assert.ok(Math.abs(fd - gradient[i]) <= 3e-2 * Math.abs(gradient[i]) + 2e-4, `${name}: coordinate ${i}: FD ${fd} vs ${gradient[i]}`);
+          assert.ok(
+            Math.abs(fd - gradient[i]) <= 3e-2 * Math.abs(gradient[i]) + 2e-4,
+            `${name}: coordinate ${i}: FD ${fd} vs ${gradient[i]}`,
+          );
         }
         k.dispose?.();
       });
@@ -167,7 +180,12 @@ function compare(p: PreparedTraining, lr: number, momentum: number, l2: number, 
   const eNat = nat.evaluate(p.test);
   const eRef = ref.evaluate(p.test);
   nat.dispose?.();
-  return { lossErr, weightErr, evalErr: Math.abs(eNat.loss - eRef.loss) / eRef.loss, accDiff: Math.abs(eNat.accuracy - eRef.accuracy) };
+  return {
+    lossErr,
+    weightErr,
+    evalErr: Math.abs(eNat.loss - eRef.loss) / eRef.loss,
+    accDiff: Math.abs(eNat.accuracy - eRef.accuracy),
+  };
 }
 
 /** The driver's batch order for this batch size (the sequence depends only on seed, n and B). */
@@ -196,7 +214,7 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     }
   }
 
-  it('mlp 784-800-10 (the paper\'s model), B = 1 and 7, m = 0.9, l2 = 0.01', () => {
+  it("mlp 784-800-10 (the paper's model), B = 1 and 7, m = 0.9, l2 = 0.01", () => {
     const p = prepare({ model: 'mlp', dataset: 'mnist', hidden: 800 });
     for (const B of [1, 7]) {
       const r = compare(p, lrFor(0.9), 0.9, 0.01, 200, B);

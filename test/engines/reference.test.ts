@@ -18,8 +18,16 @@ const toyData = (n: number, d: number, classes: number, seed = 1): Dataset => to
 
 function cfg(over: Partial<TrainConfigInput>) {
   return parseTrainConfig({
-    engine: 'reference', model: 'logreg', dataset: 'synthetic', n_train: 100, n_test: 500,
-    batch_size: 10, lr: 0.1, steps: 10, seed: 1, ...over,
+    engine: 'reference',
+    model: 'logreg',
+    dataset: 'synthetic',
+    n_train: 100,
+    n_test: 500,
+    batch_size: 10,
+    lr: 0.1,
+    steps: 10,
+    seed: 1,
+    ...over,
   });
 }
 
@@ -96,7 +104,8 @@ describe('reference kernel', () => {
     }
     assert.ok(Math.abs(loss1 - losses[0]) < 1e-5 && Math.abs(loss2 - losses[1]) < 1e-5, 'losses before each update');
     const got = kernel.getParameters();
-    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(got[i] - w[i]) < 1e-5, `parameter ${i}: ${got[i]} vs ${w[i]}`);
+    for (let i = 0; i < w.length; i++)
+      assert.ok(Math.abs(got[i] - w[i]) < 1e-5, `parameter ${i}: ${got[i]} vs ${w[i]}`);
 
     // setParameters resets the momentum: the same step twice from the same weights agrees.
     kernel.setParameters(w0);
@@ -126,12 +135,19 @@ describe('reference kernel', () => {
       for (let i = 0; i < w.length; i++) w[i] -= 0.5 * g[i];
     }
     const got = kernel.getParameters();
-    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(got[i] - w[i]) < 1e-5, `parameter ${i}: ${got[i]} vs ${w[i]}`);
+    for (let i = 0; i < w.length; i++)
+      assert.ok(Math.abs(got[i] - w[i]) < 1e-5, `parameter ${i}: ${got[i]} vs ${w[i]}`);
   });
 
   it('evaluates mean cross-entropy and accuracy (logit > 0 → class 1)', () => {
     const shape: ModelShape = { model: 'logreg', inputs: 2, hidden: 0, classes: 1 };
-    const data: Dataset = { x: Float32Array.from([1, 0, 0, 1, 1, 1, 0, 0]), y: Int32Array.from([1, 0, 1, 1]), n: 4, d: 2, classes: 2 };
+    const data: Dataset = {
+      x: Float32Array.from([1, 0, 0, 1, 1, 1, 0, 0]),
+      y: Int32Array.from([1, 0, 1, 1]),
+      n: 4,
+      d: 2,
+      classes: 2,
+    };
     const kernel = referenceEngine.createKernel(shape, data, { lr: 0, momentum: 0, l2: 0 });
     kernel.setParameters(Float32Array.from([2, -1, 0])); // z = 2, -1, 1, 0
     const e = kernel.evaluate(data);
@@ -162,31 +178,63 @@ describe('reference kernel', () => {
 
 describe('reference training runs learn', () => {
   it('softmax on 1,000 MNIST images passes 80% test accuracy in 300 steps', () => {
-    const r = train(cfg({ model: 'softmax', dataset: 'mnist', n_train: 1000, n_test: 2000, batch_size: 50, lr: 0.5, steps: 300 }), referenceEngine);
+    const r = train(
+      cfg({ model: 'softmax', dataset: 'mnist', n_train: 1000, n_test: 2000, batch_size: 50, lr: 0.5, steps: 300 }),
+      referenceEngine,
+    );
     assert.equal(r.diverged, false);
     assert.ok(r.testAccuracy > 0.8, `test accuracy ${r.testAccuracy}`);
     assert.ok(r.trainAccuracy > 0.9, `train accuracy ${r.trainAccuracy}`);
   });
 
   it('an MLP on MNIST learns (hidden 64)', () => {
-    const r = train(cfg({ model: 'mlp', hidden: 64, dataset: 'mnist', n_train: 500, n_test: 1000, batch_size: 20, lr: 0.05, momentum: 0.9, steps: 300 }), referenceEngine);
+    const r = train(
+      cfg({
+        model: 'mlp',
+        hidden: 64,
+        dataset: 'mnist',
+        n_train: 500,
+        n_test: 1000,
+        batch_size: 20,
+        lr: 0.05,
+        momentum: 0.9,
+        steps: 300,
+      }),
+      referenceEngine,
+    );
     assert.equal(r.diverged, false);
     assert.ok(r.testAccuracy > 0.8, `test accuracy ${r.testAccuracy}`);
   });
 
   it('logistic regression learns synthetic true labels', () => {
-    const r = train(cfg({ features: 50, n_train: 500, n_test: 2000, batch_size: 50, lr: 0.5, steps: 300 }), referenceEngine);
+    const r = train(
+      cfg({ features: 50, n_train: 500, n_test: 2000, batch_size: 50, lr: 0.5, steps: 300 }),
+      referenceEngine,
+    );
     assert.ok(r.testAccuracy > 0.9, `test accuracy ${r.testAccuracy}`);
   });
 
   it('logistic regression learns MNIST 0 vs 1', () => {
-    const r = train(cfg({ dataset: 'mnist01', n_train: 200, n_test: 10000, batch_size: 20, lr: 0.1, steps: 100 }), referenceEngine);
+    const r = train(
+      cfg({ dataset: 'mnist01', n_train: 200, n_test: 10000, batch_size: 20, lr: 0.1, steps: 100 }),
+      referenceEngine,
+    );
     assert.ok(r.testAccuracy > 0.98, `test accuracy ${r.testAccuracy}`);
   });
 
   it('weakly regularised logistic regression memorises 100 random labels (200 features), test at chance', () => {
     const r = train(
-      cfg({ features: 200, n_train: 100, n_test: 2000, batch_size: 100, lr: 0.5, momentum: 0.9, l2: 1e-5, steps: 300, labels: 'random' }),
+      cfg({
+        features: 200,
+        n_train: 100,
+        n_test: 2000,
+        batch_size: 100,
+        lr: 0.5,
+        momentum: 0.9,
+        l2: 1e-5,
+        steps: 300,
+        labels: 'random',
+      }),
       referenceEngine,
     );
     assert.equal(r.trainAccuracy, 1);

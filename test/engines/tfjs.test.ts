@@ -24,7 +24,8 @@ import { toyDataset } from '../helpers/fixtures.js';
 const TOLERANCE = 1e-4;
 const STEPS = 50;
 
-const toyData = (n: number, d: number, classes: number, seed = 1): Dataset => toyDataset(n, d, classes, seed, 'uniform');
+const toyData = (n: number, d: number, classes: number, seed = 1): Dataset =>
+  toyDataset(n, d, classes, seed, 'uniform');
 
 function relativeError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
@@ -43,7 +44,13 @@ interface Agreement {
 }
 
 /** Run both engines STEPS steps from the same start on the same batches; the worst relative errors. */
-function compare(tfjs: KernelFactory, shape: ModelShape, data: Dataset, options: KernelOptions, batch: number): Agreement {
+function compare(
+  tfjs: KernelFactory,
+  shape: ModelShape,
+  data: Dataset,
+  options: KernelOptions,
+  batch: number,
+): Agreement {
   const init = initParameters(shape, stream(3, 'init'));
   const ref = referenceEngine.createKernel(shape, data, options);
   const tfk = tfjs.createKernel(shape, data, options);
@@ -97,7 +104,9 @@ describe('tfjs agrees with the reference over 50 steps', () => {
           const data = toyData(80, shape.inputs, shape.classes);
           for (const batch of [1, 8, 80]) {
             const a = compare(tfjs, shape, data, { lr, momentum, l2 }, batch);
-            report.push(`${tfjs.backend} ${name} m=${momentum} l2=${l2} B=${batch}: params ${a.params.toExponential(2)}, loss ${a.loss.toExponential(2)}, eval ${a.eval.toExponential(2)}`);
+            report.push(
+              `${tfjs.backend} ${name} m=${momentum} l2=${l2} B=${batch}: params ${a.params.toExponential(2)}, loss ${a.loss.toExponential(2)}, eval ${a.eval.toExponential(2)}`,
+            );
             assert.ok(a.params <= TOLERANCE, `B=${batch}: parameter relative error ${a.params}`);
             assert.ok(a.loss <= TOLERANCE, `B=${batch}: batch loss relative error ${a.loss}`);
             assert.ok(a.eval <= TOLERANCE, `B=${batch}: evaluation loss relative error ${a.eval}`);
@@ -175,8 +184,19 @@ describe('tfjs kernel', () => {
   it('trains an MNIST MLP through the shared driver like the reference does', () => {
     const cfg = (engine: 'tfjs' | 'reference') =>
       parseTrainConfig({
-        engine, model: 'mlp', dataset: 'mnist', hidden: 32, n_train: 200, n_test: 500,
-        batch_size: 20, lr: 0.1, momentum: 0.9, l2: 0.0001, steps: 50, seed: 4, eval_every: 25,
+        engine,
+        model: 'mlp',
+        dataset: 'mnist',
+        hidden: 32,
+        n_train: 200,
+        n_test: 500,
+        batch_size: 20,
+        lr: 0.1,
+        momentum: 0.9,
+        l2: 0.0001,
+        steps: 50,
+        seed: 4,
+        eval_every: 25,
       });
     const t = train(cfg('tfjs'), tfjs);
     const r = train(cfg('reference'), referenceEngine);
@@ -188,8 +208,14 @@ describe('tfjs kernel', () => {
     for (let i = 0; i < t.curve.length; i++) {
       const a = t.curve[i];
       const b = r.curve[i];
-      assert.ok(Math.abs(a.trainLoss - b.trainLoss) / b.trainLoss <= TOLERANCE, `train loss at step ${a.step}: ${a.trainLoss} vs ${b.trainLoss}`);
-      assert.ok(Math.abs(a.testLoss - b.testLoss) / b.testLoss <= TOLERANCE, `test loss at step ${a.step}: ${a.testLoss} vs ${b.testLoss}`);
+      assert.ok(
+        Math.abs(a.trainLoss - b.trainLoss) / b.trainLoss <= TOLERANCE,
+        `train loss at step ${a.step}: ${a.trainLoss} vs ${b.trainLoss}`,
+      );
+      assert.ok(
+        Math.abs(a.testLoss - b.testLoss) / b.testLoss <= TOLERANCE,
+        `test loss at step ${a.step}: ${a.testLoss} vs ${b.testLoss}`,
+      );
       assert.ok(Math.abs(a.testAccuracy - b.testAccuracy) <= 2 / 500, `test accuracy at step ${a.step}`);
     }
     assert.ok(t.testAccuracy > 0.5, `learned something: ${t.testAccuracy}`);

@@ -80,10 +80,17 @@ repeats: ${repeats}
  * A small dataset for kernel tests: ~30 % exact zeros (like MNIST's blank pixels, to exercise the
  * rows a kernel skips), the rest drawn from `draw`, and labels in [0, max(classes, 2)).
  */
-export function toyDataset(n: number, d: number, classes: number, seed = 1, draw: 'normal' | 'uniform' = 'normal'): Dataset {
+export function toyDataset(
+  n: number,
+  d: number,
+  classes: number,
+  seed = 1,
+  draw: 'normal' | 'uniform' = 'normal',
+): Dataset {
   const rng = stream(seed, 'toy');
   const x = new Float32Array(n * d);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform() < 0.3 ? 0 : Math.fround(draw === 'normal' ? rng.normal() : rng.uniform());
+  for (let i = 0; i < x.length; i++)
+    x[i] = rng.uniform() < 0.3 ? 0 : Math.fround(draw === 'normal' ? rng.normal() : rng.uniform());
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) y[i] = rng.int(Math.max(classes, 2));
   return { x, y, n, d, classes: Math.max(classes, 2) };

@@ -29,9 +29,16 @@ test('bad queue URLs are one-line errors naming the problem, without the passwor
     ['redis://', /missing host|not a URL/],
   ];
   for (const [url, re] of cases) {
-    assert.throws(() => parseQueueUrl(url), (e: unknown) => e instanceof BoptError && re.test(e.message) && !e.message.includes('\n'), url);
+    assert.throws(
+      () => parseQueueUrl(url),
+      (e: unknown) => e instanceof BoptError && re.test(e.message) && !e.message.includes('\n'),
+      url,
+    );
   }
-  assert.throws(() => parseQueueUrl('http://u:topsecret@h'), (e: Error) => !e.message.includes('topsecret'));
+  assert.throws(
+    () => parseQueueUrl('http://u:topsecret@h'),
+    (e: Error) => !e.message.includes('topsecret'),
+  );
   assert.throws(() => checkQueueName('a b'), /--queue-name/);
   assert.equal(checkQueueName('sweep-1.a_b'), 'sweep-1.a_b');
 });
@@ -42,7 +49,10 @@ test('version refusal names both sides; matching versions pass', () => {
   const data = { format: 1 as const, job, boptVersion: '1.0.0', engineVersion: 'reference-1', sweep: 's', origin: 'o' };
   assert.equal(versionRefusal(data, local, 'w:1'), null);
   const msg = versionRefusal({ ...data, boptVersion: '0.9.0' }, local, 'w:1');
-  assert.match(msg!, /coordinator runs bopt 0\.9\.0 with engine reference reference-1, worker w:1 runs bopt 1\.0\.0 with engine reference reference-1/);
+  assert.match(
+    msg!,
+    /coordinator runs bopt 0\.9\.0 with engine reference reference-1, worker w:1 runs bopt 1\.0\.0 with engine reference reference-1/,
+  );
   assert.match(versionRefusal({ ...data, engineVersion: 'reference-2' }, local, 'w:1')!, /reference-2.*reference-1/);
   assert.match(versionRefusal({ format: 2 } as never, local, 'w:1')!, /unknown job format 2/);
 });

@@ -14,10 +14,20 @@ import { SweepStore } from '../../src/storage/store.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
 import { bullmqOptions, parseQueueUrl } from '../../src/queue/connection.js';
 import { boptVersion } from '../../src/cli/version.js';
-import { boptAsync, countOf, exited, killableSweepYaml, tempDir, tinySweep, waitForCount, writeSweep } from '../helpers/index.js';
+import {
+  boptAsync,
+  countOf,
+  exited,
+  killableSweepYaml,
+  tempDir,
+  tinySweep,
+  waitForCount,
+  writeSweep,
+} from '../helpers/index.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis.js';
 
-const skip = redisAvailable() || process.env.CI ? false : 'redis-server is not installed (apt-get install -y redis-server)';
+const skip =
+  redisAvailable() || process.env.CI ? false : 'redis-server is not installed (apt-get install -y redis-server)';
 
 type Child = ReturnType<typeof boptAsync>;
 
@@ -47,11 +57,22 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
 
   /** A `bopt worker` process, resolved once it listens. */
   async function startWorker(queueName: string, threads = 1): Promise<Child> {
-    const child = boptAsync(['worker', '--queue', redis.url, '--queue-name', queueName, '--workers', String(threads), '--stall-ms', '1000']);
+    const child = boptAsync([
+      'worker',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queueName,
+      '--workers',
+      String(threads),
+      '--stall-ms',
+      '1000',
+    ]);
     children.push(child);
     const deadline = Date.now() + 20_000;
     while (!/waiting for jobs/.test(child.output().stderr)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${child.output().stderr}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`worker did not start: ${child.output().stderr}`);
       await sleep(20);
     }
     return child;
@@ -73,7 +94,10 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     assert.equal(countOf(db, "SELECT count(*) FROM tasks WHERE state = 'done'"), total);
     assert.equal(countOf(db, 'SELECT count(*) FROM results'), total);
     assert.equal(countOf(db, 'SELECT count(DISTINCT task_key) FROM results'), total);
-    assert.equal(countOf(db, 'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)'), 0);
+    assert.equal(
+      countOf(db, 'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)'),
+      0,
+    );
   }
 
   async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
@@ -88,7 +112,12 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     const name = 'two-workers';
     const [a, b] = await Promise.all([startWorker(name), startWorker(name)]);
     const store = SweepStore.open(join(dir, `${name}.sqlite`));
-    const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), pollMs: 500 });
+    const runner = await BullmqRunner.connect({
+      url: redis.url,
+      queueName: name,
+      isStored: storedResultCheck(store),
+      pollMs: 500,
+    });
     try {
       const sweep = tinySweep(name, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], MLP);
       // One longer task (about a second), so that step progress (every 500 ms on the workers) shows.
@@ -100,8 +129,15 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 11, failed: 0 });
       assertStoredOnce(store.path, 11);
       const workers = store.db.prepare('SELECT DISTINCT worker FROM results').pluck().all() as string[];
-      for (const child of [a, b]) assert.ok(workers.some((w) => w.includes(`:${child.pid}/`)), `worker ${child.pid} trained some: ${workers}`);
-      assert.ok(events.some((e) => e.type === 'task-progress'), 'progress came back through Redis');
+      for (const child of [a, b])
+        assert.ok(
+          workers.some((w) => w.includes(`:${child.pid}/`)),
+          `worker ${child.pid} trained some: ${workers}`,
+        );
+      assert.ok(
+        events.some((e) => e.type === 'task-progress'),
+        'progress came back through Redis',
+      );
       await until('completed jobs removed', async () => (await leftInRedis(inspect(name))) === 0, 5_000);
     } finally {
       await runner.close();
@@ -117,7 +153,12 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     const name = 'kill-worker';
     const victim = await startWorker(name);
     const store = SweepStore.open(join(dir, `${name}.sqlite`));
-    const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), pollMs: 500 });
+    const runner = await BullmqRunner.connect({
+      url: redis.url,
+      queueName: name,
+      isStored: storedResultCheck(store),
+      pollMs: 500,
+    });
     const q = inspect(name);
     let survivor: Child | undefined;
     try {
@@ -138,7 +179,11 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
       assertStoredOnce(store.path, 8);
       const by = store.db.prepare('SELECT worker FROM results WHERE task_key = ?').pluck().get(held!.id) as string;
       assert.ok(by.includes(`:${survivor.pid}/`), `the held job was trained again by the survivor (got ${by})`);
-      assert.equal(countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'), 0, 'a stalled job is not a failed attempt');
+      assert.equal(
+        countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'),
+        0,
+        'a stalled job is not a failed attempt',
+      );
     } finally {
       await runner.close();
       store.close();
@@ -151,7 +196,12 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     const name = 'term-worker';
     const leaving = await startWorker(name);
     const store = SweepStore.open(join(dir, `${name}.sqlite`));
-    const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), pollMs: 500 });
+    const runner = await BullmqRunner.connect({
+      url: redis.url,
+      queueName: name,
+      isStored: storedResultCheck(store),
+      pollMs: 500,
+    });
     const q = inspect(name);
     let staying: Child | undefined;
     try {
@@ -204,7 +254,11 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     children.push(resumed);
     assert.equal((await exited(resumed)).code, 0, resumed.output().stderr);
     assertStoredOnce(db, GRID);
-    const workerOf = (key: string) => countOf(db, `SELECT count(*) FROM results WHERE task_key = '${key}' AND worker = '${(completed.find((j) => j.id === key)!.returnvalue as { worker: string }).worker}'`);
+    const workerOf = (key: string) =>
+      countOf(
+        db,
+        `SELECT count(*) FROM results WHERE task_key = '${key}' AND worker = '${(completed.find((j) => j.id === key)!.returnvalue as { worker: string }).worker}'`,
+      );
     for (const j of completed) assert.equal(workerOf(j.id!), 1, `result of ${j.id} collected from Redis`);
     assert.equal(countOf(db, 'SELECT count(*) FROM tasks WHERE attempts > 0'), 0);
     assert.equal(await leftInRedis(q), 0, 'nothing left in Redis once stored');
@@ -227,7 +281,10 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     assert.equal(counts.waiting, 0, 'queued jobs withdrawn');
     assert.equal(counts.failed, 0);
     // The one-thread worker held one job at the interrupt (two if it had just finished one and taken the next).
-    assert.ok(counts.active + counts.completed <= 2, `only the job(s) running at the interrupt are left: ${JSON.stringify(counts)}`);
+    assert.ok(
+      counts.active + counts.completed <= 2,
+      `only the job(s) running at the interrupt are left: ${JSON.stringify(counts)}`,
+    );
     const resumed = boptAsync(['resume', name, '--db', db, '--queue', redis.url, '--queue-name', name, '--no-ui']);
     children.push(resumed);
     assert.equal((await exited(resumed)).code, 0, resumed.output().stderr);
@@ -241,16 +298,29 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     const name = 'versions';
     const worker = await startWorker(name);
     const store = SweepStore.open(join(dir, `${name}.sqlite`));
-    const runner = await BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), boptVersion: '0.0.0-other' });
+    const runner = await BullmqRunner.connect({
+      url: redis.url,
+      queueName: name,
+      isStored: storedResultCheck(store),
+      boptVersion: '0.0.0-other',
+    });
     try {
       const sweep = tinySweep(name, [0, 1, 2]);
       const summary = await new Coordinator({ store, sweep, runner, codeVersion: '0.0.0-other', retries: 1 }).run();
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 0, failed: 3 });
-      const rows = store.db.prepare('SELECT attempts, last_error FROM tasks').all() as { attempts: number; last_error: string }[];
+      const rows = store.db.prepare('SELECT attempts, last_error FROM tasks').all() as {
+        attempts: number;
+        last_error: string;
+      }[];
       const mine = boptVersion().replace(/\./g, '\\.');
       for (const r of rows) {
         assert.equal(r.attempts, 2, 'the coordinator counted and retried');
-        assert.match(r.last_error, new RegExp(`^version mismatch: the coordinator runs bopt 0\\.0\\.0-other with engine reference reference-1, worker \\S+:${worker.pid} runs bopt ${mine} with engine reference reference-1`));
+        assert.match(
+          r.last_error,
+          new RegExp(
+            `^version mismatch: the coordinator runs bopt 0\\.0\\.0-other with engine reference reference-1, worker \\S+:${worker.pid} runs bopt ${mine} with engine reference reference-1`,
+          ),
+        );
       }
       assert.equal(await leftInRedis(inspect(name)), 0, 'failed jobs removed once recorded');
       assert.match(worker.output().stderr, /refused task [0-9a-f]+: version mismatch/);

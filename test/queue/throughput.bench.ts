@@ -32,18 +32,32 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function measure(mode: string, threads: number, makeRunner: (store: SweepStore, name: string) => Promise<TaskRunner>): Promise<void> {
+async function measure(
+  mode: string,
+  threads: number,
+  makeRunner: (store: SweepStore, name: string) => Promise<TaskRunner>,
+): Promise<void> {
   const name = `bench-${rows.length}`;
   const store = SweepStore.open(join(dir, `${name}.sqlite`));
   const runner = await makeRunner(store, name);
   const sweep = tinySweep(name, seeds, { steps });
   // Warm-up outside the timing: thread start, engine load, Redis connections.
-  await new Coordinator({ store, sweep: tinySweep(`${name}-warm`, [1_000_000, 1_000_001, 1_000_002, 1_000_003], { steps }), runner, codeVersion: boptVersion() }).run();
+  await new Coordinator({
+    store,
+    sweep: tinySweep(`${name}-warm`, [1_000_000, 1_000_001, 1_000_002, 1_000_003], { steps }),
+    runner,
+    codeVersion: boptVersion(),
+  }).run();
   const t0 = performance.now();
   const summary = await new Coordinator({ store, sweep, runner, codeVersion: boptVersion() }).run();
   const wallMs = performance.now() - t0;
   if (summary.counts.done !== tasks) throw new Error(`${mode}: ${summary.counts.done}/${tasks} done`);
-  const trainMs = store.db.prepare(`SELECT avg(wall_ms) FROM results r JOIN sweep_tasks st ON st.task_key = r.task_key JOIN sweeps s ON s.id = st.sweep_id WHERE s.name = ?`).pluck().get(name) as number;
+  const trainMs = store.db
+    .prepare(
+      `SELECT avg(wall_ms) FROM results r JOIN sweep_tasks st ON st.task_key = r.task_key JOIN sweeps s ON s.id = st.sweep_id WHERE s.name = ?`,
+    )
+    .pluck()
+    .get(name) as number;
   await runner.close();
   store.close();
   rows.push({ mode, threads, wallMs, trainMs });
@@ -51,17 +65,23 @@ async function measure(mode: string, threads: number, makeRunner: (store: SweepS
 }
 
 async function workers(name: string, n: number): Promise<ReturnType<typeof boptAsync>[]> {
-  const ws = Array.from({ length: n }, () => boptAsync(['worker', '--queue', redis.url, '--queue-name', name, '--workers', '1']));
+  const ws = Array.from({ length: n }, () =>
+    boptAsync(['worker', '--queue', redis.url, '--queue-name', name, '--workers', '1']),
+  );
   for (const w of ws) while (!/waiting for jobs/.test(w.output().stderr)) await sleep(20);
   return ws;
 }
 
 async function queued(processes: number, slots?: number): Promise<void> {
   let ws: ReturnType<typeof boptAsync>[] = [];
-  await measure(`queue, ${processes} worker process${processes > 1 ? 'es' : ''}${slots ? `, ${slots} slots` : ''}`, processes, async (store, name) => {
-    ws = await workers(name, processes);
-    return BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), slots });
-  });
+  await measure(
+    `queue, ${processes} worker process${processes > 1 ? 'es' : ''}${slots ? `, ${slots} slots` : ''}`,
+    processes,
+    async (store, name) => {
+      ws = await workers(name, processes);
+      return BullmqRunner.connect({ url: redis.url, queueName: name, isStored: storedResultCheck(store), slots });
+    },
+  );
   for (const w of ws) w.kill('SIGTERM');
   await Promise.all(ws.map((w) => exited(w)));
 }
@@ -79,8 +99,12 @@ try {
 }
 
 const local1 = rows[0]!.wallMs / tasks;
-console.log(`\n${tasks} tasks (reference softmax, n_train 50, n_test 100, steps ${steps}), ${availableParallelism()} cores, node ${process.version}`);
-console.log('mode                                  tasks/s   ms/task  train ms/task  overhead ms/task vs local, same threads');
+console.log(
+  `\n${tasks} tasks (reference softmax, n_train 50, n_test 100, steps ${steps}), ${availableParallelism()} cores, node ${process.version}`,
+);
+console.log(
+  'mode                                  tasks/s   ms/task  train ms/task  overhead ms/task vs local, same threads',
+);
 for (const r of rows) {
   const per = r.wallMs / tasks;
   const local = rows.find((x) => x.mode.startsWith('local') && x.threads === r.threads)!.wallMs / tasks;

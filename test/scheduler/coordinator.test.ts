@@ -64,7 +64,12 @@ test('a failing task is retried, then marked failed with its one-line error; the
   try {
     const sweep = tinySweep('r', [0, 1, 2]);
     // seed 1 fails once then succeeds; seed 2 always fails.
-    const runner = new FakeRunner(2, { failSeeds: new Map([[1, 1], [2, 99]]) });
+    const runner = new FakeRunner(2, {
+      failSeeds: new Map([
+        [1, 1],
+        [2, 99],
+      ]),
+    });
     const events: SweepEvent[] = [];
     const c = new Coordinator({ store, sweep, runner, codeVersion: 't', retries: 2 });
     c.onEvent((e) => events.push(e));
@@ -103,7 +108,11 @@ test('interrupt stops dispatch, returns running tasks to pending, and stores no 
     assert.equal(summary.counts.done + summary.counts.pending, 8);
     assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), summary.counts.done);
     assert.equal(store.db.prepare('SELECT count(*) FROM leases').pluck().get(), 0, 'lease released');
-    assert.equal(store.db.prepare("SELECT count(*) FROM tasks WHERE attempts > 0").pluck().get(), 0, 'an interrupt is not a failed attempt');
+    assert.equal(
+      store.db.prepare('SELECT count(*) FROM tasks WHERE attempts > 0').pluck().get(),
+      0,
+      'an interrupt is not a failed attempt',
+    );
   } finally {
     cleanup();
   }

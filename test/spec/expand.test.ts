@@ -14,8 +14,18 @@ repeats: 2
 `);
   assert.equal(s.tasks.length, 12);
   assert.deepEqual(column(s, 'lr', 'batch_size', 'seed'), [
-    [0.1, 10, 0], [0.1, 10, 1], [0.1, 20, 0], [0.1, 20, 1], [0.1, 30, 0], [0.1, 30, 1],
-    [1, 10, 0], [1, 10, 1], [1, 20, 0], [1, 20, 1], [1, 30, 0], [1, 30, 1],
+    [0.1, 10, 0],
+    [0.1, 10, 1],
+    [0.1, 20, 0],
+    [0.1, 20, 1],
+    [0.1, 30, 0],
+    [0.1, 30, 1],
+    [1, 10, 0],
+    [1, 10, 1],
+    [1, 20, 0],
+    [1, 20, 1],
+    [1, 30, 0],
+    [1, 30, 1],
   ]);
   assert.deepEqual(s.varying, ['batch_size', 'lr', 'seed']);
   assert.equal(s.duplicates, 0);
@@ -26,7 +36,16 @@ test('tasks carry complete, defaulted params, their key and their cost', () => {
   const s = sweep(`name: full\n${BASE}grid:\n  lr: [0.5]\n  batch_size: [32]\n`);
   assert.equal(s.tasks.length, 1);
   const [t] = s.tasks;
-  const expected = parseTrainConfig({ engine: 'reference', model: 'mlp', dataset: 'mnist', n_train: 1000, steps: 100, lr: 0.5, batch_size: 32, seed: 0 });
+  const expected = parseTrainConfig({
+    engine: 'reference',
+    model: 'mlp',
+    dataset: 'mnist',
+    n_train: 1000,
+    steps: 100,
+    lr: 0.5,
+    batch_size: 32,
+    seed: 0,
+  });
   assert.deepEqual(t.params, expected);
   assert.equal(t.params.seed, 0, 'no repeats/seeds: one run with seed 0');
   assert.equal(t.params.hidden, 800, 'defaults filled in');
@@ -36,7 +55,9 @@ test('tasks carry complete, defaulted params, their key and their cost', () => {
 });
 
 test('a sweep with no grid is one task', () => {
-  const s = sweep(`name: one\nfixed: {engine: reference, model: softmax, dataset: mnist, n_train: 100, steps: 5, lr: 0.1, batch_size: 10}\n`);
+  const s = sweep(
+    `name: one\nfixed: {engine: reference, model: softmax, dataset: mnist, n_train: 100, steps: 5, lr: 0.1, batch_size: 10}\n`,
+  );
   assert.equal(s.tasks.length, 1);
   assert.deepEqual(s.varying, []);
 });
@@ -55,7 +76,9 @@ test('log ranges: log-spaced, exact ends, integer parameters rounded and dedupli
   assert.deepEqual(column(l, 'lr').flat(), [0.001, 0.00316227766017, 0.01, 0.0316227766017, 0.1, 0.316227766017, 1]);
 
   // round: true on a float parameter
-  const r = sweep(`name: rounded\n${BASE}  batch_size: 10\ngrid:\n  lr: {log: {from: 1, to: 100, num: 5, round: true}}\n`);
+  const r = sweep(
+    `name: rounded\n${BASE}  batch_size: 10\ngrid:\n  lr: {log: {from: 1, to: 100, num: 5, round: true}}\n`,
+  );
   assert.deepEqual(column(r, 'lr').flat(), [1, 3, 10, 32, 100]);
 
   // descending and single-point ranges
@@ -66,7 +89,9 @@ test('log ranges: log-spaced, exact ends, integer parameters rounded and dedupli
 test('linear ranges: evenly spaced without accumulated float error', () => {
   const s = sweep(`name: lin\n${BASE}  lr: 1\n  batch_size: 10\ngrid:\n  l2: {linear: {from: 0, to: 1, num: 11}}\n`);
   assert.deepEqual(column(s, 'l2').flat(), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
-  const m = sweep(`name: mom\n${BASE}  lr: 1\n  batch_size: 10\ngrid:\n  momentum: {linear: {from: 0, to: 0.9, num: 4}}\n`);
+  const m = sweep(
+    `name: mom\n${BASE}  lr: 1\n  batch_size: 10\ngrid:\n  momentum: {linear: {from: 0, to: 0.9, num: 4}}\n`,
+  );
   assert.deepEqual(column(m, 'momentum').flat(), [0, 0.3, 0.6, 0.9]);
   const i = sweep(`name: ints\n${BASE}  lr: 1\ngrid:\n  batch_size: {linear: {from: 10, to: 20, num: 4}}\n`);
   assert.deepEqual(column(i, 'batch_size').flat(), [10, 13, 17, 20], 'integer parameter: Math.round');
@@ -84,7 +109,12 @@ seeds: [7, 9]
 `);
   assert.equal(s.tasks.length, 2 * 3 * 2);
   assert.deepEqual(column(s, 'batch_size', 'n_train', 'steps', 'seed').slice(0, 6), [
-    [10, 1000, 100, 7], [10, 1000, 100, 9], [10, 2000, 200, 7], [10, 2000, 200, 9], [10, 4000, 400, 7], [10, 4000, 400, 9],
+    [10, 1000, 100, 7],
+    [10, 1000, 100, 9],
+    [10, 2000, 200, 7],
+    [10, 2000, 200, 9],
+    [10, 4000, 400, 7],
+    [10, 4000, 400, 9],
   ]);
   // two zip groups are two axes
   const two = sweep(`name: twozips
@@ -94,7 +124,10 @@ zip:
   - {lr: [0.1, 1], batch_size: {log: {from: 1, to: 100, num: 2}}}
 `);
   assert.deepEqual(column(two, 'n_train', 'steps', 'lr', 'batch_size'), [
-    [1000, 10, 0.1, 1], [1000, 10, 1, 100], [2000, 20, 0.1, 1], [2000, 20, 1, 100],
+    [1000, 10, 0.1, 1],
+    [1000, 10, 1, 100],
+    [2000, 20, 0.1, 1],
+    [2000, 20, 1, 100],
   ]);
 });
 
@@ -107,7 +140,7 @@ test('repeats and seeds', () => {
   assert.deepEqual(column(g, 'seed').flat(), [4, 2], 'seed may also be an ordinary grid axis');
 });
 
-test('derived parameters: the paper\'s constant SDE time, chains, defaults, integer rounding', () => {
+test("derived parameters: the paper's constant SDE time, chains, defaults, integer rounding", () => {
   const s = sweep(`name: fig5
 fixed: {engine: reference, model: mlp, dataset: mnist, n_train: 1000, batch_size: 10}
 grid:
@@ -115,7 +148,11 @@ grid:
 derived:
   steps: "10000 / lr"
 `);
-  assert.deepEqual(column(s, 'lr', 'steps'), [[0.3, 33333], [1, 10000], [3, 3333]]);
+  assert.deepEqual(column(s, 'lr', 'steps'), [
+    [0.3, 33333],
+    [1, 10000],
+    [3, 3333],
+  ]);
 
   // derived from derived (any order in the file), from a default (hidden = 800), float result cleaned
   const c = sweep(`name: chain
@@ -127,7 +164,10 @@ derived:
   steps: "hidden * n_train / batch_size / 8"
   l2: "0.1 * 3 / batch_size"
 `);
-  assert.deepEqual(column(c, 'batch_size', 'steps', 'eval_every', 'l2'), [[10, 10000, 1000, 0.03], [100, 1000, 100, 0.003]]);
+  assert.deepEqual(column(c, 'batch_size', 'steps', 'eval_every', 'l2'), [
+    [10, 10000, 1000, 0.03],
+    [100, 1000, 100, 0.003],
+  ]);
   assert.deepEqual(c.varying, ['batch_size', 'l2', 'steps', 'eval_every']);
 
   // noise scale held constant: B = eps N / (g (1-m)), with g = 50
@@ -138,7 +178,10 @@ grid:
 derived:
   batch_size: "lr * n_train / (50 * (1 - momentum))"
 `);
-  assert.deepEqual(column(g, 'lr', 'batch_size'), [[0.1, 20], [1, 200]]);
+  assert.deepEqual(column(g, 'lr', 'batch_size'), [
+    [0.1, 20],
+    [1, 200],
+  ]);
 });
 
 test('engine: auto (or no engine) resolves to the default engine; engine can be an axis', () => {
@@ -147,7 +190,11 @@ test('engine: auto (or no engine) resolves to the default engine; engine can be 
   assert.equal(parseSweep(text, 'x.yaml', { defaultEngine: 'native' }).tasks[0].params.engine, 'native');
   const auto = parseSweep(text.replace('{model', '{engine: auto, model'), 'x.yaml', { defaultEngine: 'native' });
   assert.equal(auto.tasks[0].params.engine, 'native');
-  const axis = parseSweep(`name: eng2\nfixed: {model: mlp, dataset: mnist, n_train: 100, steps: 1, lr: 1, batch_size: 1}\ngrid:\n  engine: [reference, native, auto]\n`, 'x.yaml', { defaultEngine: 'native' });
+  const axis = parseSweep(
+    `name: eng2\nfixed: {model: mlp, dataset: mnist, n_train: 100, steps: 1, lr: 1, batch_size: 1}\ngrid:\n  engine: [reference, native, auto]\n`,
+    'x.yaml',
+    { defaultEngine: 'native' },
+  );
   assert.deepEqual(column(axis, 'engine').flat(), ['reference', 'native'], 'auto = native here: a duplicate, dropped');
   assert.equal(axis.duplicates, 1);
   // without options, the registry decides (native where the addon is built, else reference)
@@ -156,15 +203,24 @@ test('engine: auto (or no engine) resolves to the default engine; engine can be 
 
 test('duplicate points are dropped, the first occurrence kept', () => {
   const s = sweep(`name: dups\n${BASE}  lr: 1\ngrid:\n  batch_size: [10, 20, 10, 1e1]\nrepeats: 2\n`);
-  assert.deepEqual(column(s, 'batch_size', 'seed'), [[10, 0], [10, 1], [20, 0], [20, 1]]);
+  assert.deepEqual(column(s, 'batch_size', 'seed'), [
+    [10, 0],
+    [10, 1],
+    [20, 0],
+    [20, 1],
+  ]);
   assert.equal(s.duplicates, 4);
   // spelling a default explicitly is the same task as leaving it out
-  const d = sweep(`name: defaults\n${BASE}  lr: 1\n  batch_size: 10\ngrid:\n  hidden: [800, 400]\n  momentum: [0, 0.0]\n`);
+  const d = sweep(
+    `name: defaults\n${BASE}  lr: 1\n  batch_size: 10\ngrid:\n  hidden: [800, 400]\n  momentum: [0, 0.0]\n`,
+  );
   assert.equal(d.tasks.length, 2);
   const plain = sweep(`name: plain\n${BASE}  lr: 1\n  batch_size: 10\n`);
   assert.equal(d.tasks[0].key, plain.tasks[0].key);
   // derived collisions: steps = round(10/lr) is 10 for both lr values
-  const x = sweep(`name: dcol\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, batch_size: 1}\ngrid:\n  lr: [1, 1]\nderived:\n  steps: "10 / lr"\n`);
+  const x = sweep(
+    `name: dcol\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, batch_size: 1}\ngrid:\n  lr: [1, 1]\nderived:\n  steps: "10 / lr"\n`,
+  );
   assert.equal(x.tasks.length, 1);
 });
 

@@ -32,7 +32,11 @@ test('variables, constants and functions', () => {
   assert.equal(run('e'), Math.E);
   assert.deepEqual(
     compileExpression('lr * batch_size + lr / n_train').variables.map((v) => [v.name, v.column]),
-    [['lr', 1], ['batch_size', 6], ['n_train', 24]],
+    [
+      ['lr', 1],
+      ['batch_size', 6],
+      ['n_train', 24],
+    ],
   );
 });
 
@@ -59,7 +63,10 @@ test('syntax errors say what and where', () => {
 
 test('no access to JavaScript: names are only variables', () => {
   const e = compileExpression('constructor + __proto__');
-  assert.deepEqual(e.variables.map((v) => v.name), ['constructor', '__proto__']);
+  assert.deepEqual(
+    e.variables.map((v) => v.name),
+    ['constructor', '__proto__'],
+  );
   assert.throws(() => compileExpression('toString(1)'), /unknown function "toString"/);
   assert.throws(() => compileExpression('"a"'), /unexpected character/);
 });

@@ -6,10 +6,22 @@ import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
 import { canonicalJson, specHash, taskKey } from '../../src/spec/index.js';
 import { sweep } from './helpers.js';
 
-const base: TrainConfigInput = { engine: 'reference', model: 'mlp', dataset: 'mnist', n_train: 1000, batch_size: 32, lr: 0.1, steps: 100, seed: 0 };
+const base: TrainConfigInput = {
+  engine: 'reference',
+  model: 'mlp',
+  dataset: 'mnist',
+  n_train: 1000,
+  batch_size: 32,
+  lr: 0.1,
+  steps: 100,
+  seed: 0,
+};
 
 test('canonicalJson: sorted keys, no whitespace, canonical numbers', () => {
-  assert.equal(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0.5, y: -0 } }), '{"a":[true,null,"x"],"b":1,"c":{"y":0,"z":0.5}}');
+  assert.equal(
+    canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0.5, y: -0 } }),
+    '{"a":[true,null,"x"],"b":1,"c":{"y":0,"z":0.5}}',
+  );
   assert.equal(canonicalJson(0.1), canonicalJson(1e-1));
   assert.equal(canonicalJson(Number('0.10')), '0.1');
   assert.equal(canonicalJson(1.0), '1');
@@ -33,15 +45,38 @@ test('taskKey = sha256 of canonical {engine_version, params}', () => {
 
 test('key is independent of key order, number spelling and spelled-out defaults', () => {
   const a = parseTrainConfig(base);
-  const b = parseTrainConfig({ seed: 0, steps: 100, lr: 1e-1, batch_size: 32.0, n_train: 1000, dataset: 'mnist', model: 'mlp', engine: 'reference', hidden: 800, momentum: 0 });
+  const b = parseTrainConfig({
+    seed: 0,
+    steps: 100,
+    lr: 1e-1,
+    batch_size: 32.0,
+    n_train: 1000,
+    dataset: 'mnist',
+    model: 'mlp',
+    engine: 'reference',
+    hidden: 800,
+    momentum: 0,
+  });
   assert.equal(taskKey(a), taskKey(b));
 });
 
 test('key changes with every parameter and with the engine version', () => {
   const ref = taskKey(parseTrainConfig(base));
   const changes: Partial<TrainConfigInput>[] = [
-    { engine: 'native' }, { model: 'softmax' }, { hidden: 400 }, { n_train: 999 }, { n_test: 5000 }, { batch_size: 33 },
-    { lr: 0.1000001 }, { momentum: 0.9 }, { l2: 0.01 }, { steps: 101 }, { seed: 1 }, { labels: 'random' }, { eval_every: 10 }, { features: 100 },
+    { engine: 'native' },
+    { model: 'softmax' },
+    { hidden: 400 },
+    { n_train: 999 },
+    { n_test: 5000 },
+    { batch_size: 33 },
+    { lr: 0.1000001 },
+    { momentum: 0.9 },
+    { l2: 0.01 },
+    { steps: 101 },
+    { seed: 1 },
+    { labels: 'random' },
+    { eval_every: 10 },
+    { features: 100 },
   ];
   const keys = new Set([ref]);
   for (const c of changes) {
@@ -51,7 +86,9 @@ test('key changes with every parameter and with the engine version', () => {
   }
   // engine version: same params, another version tag (as when an engine is bumped)
   const params = parseTrainConfig(base);
-  const bumped = createHash('sha256').update(canonicalJson({ params, engine_version: 'reference-2' })).digest('hex');
+  const bumped = createHash('sha256')
+    .update(canonicalJson({ params, engine_version: 'reference-2' }))
+    .digest('hex');
   assert.notEqual(bumped, ref);
 });
 
@@ -88,12 +125,24 @@ seeds: [1]
 });
 
 test('specHash ignores comments, whitespace, key order and number spelling, not content', () => {
-  const a = sweep('name: h\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, steps: 1, lr: 0.1, batch_size: 1}\n');
-  const b = sweep('# comment\nfixed:\n  batch_size: 1\n  lr: 1e-1   # eps\n  steps: 1\n  n_train: 10\n  dataset: mnist\n  model: mlp\n  engine: reference\nname: h\n');
-  const c = sweep('name: h\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, steps: 2, lr: 0.1, batch_size: 1}\n');
+  const a = sweep(
+    'name: h\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, steps: 1, lr: 0.1, batch_size: 1}\n',
+  );
+  const b = sweep(
+    '# comment\nfixed:\n  batch_size: 1\n  lr: 1e-1   # eps\n  steps: 1\n  n_train: 10\n  dataset: mnist\n  model: mlp\n  engine: reference\nname: h\n',
+  );
+  const c = sweep(
+    'name: h\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 10, steps: 2, lr: 0.1, batch_size: 1}\n',
+  );
   assert.equal(a.specHash, b.specHash);
   assert.notEqual(a.specHash, c.specHash);
-  assert.equal(a.specHash, specHash({ name: 'h', fixed: { engine: 'reference', model: 'mlp', dataset: 'mnist', n_train: 10, steps: 1, lr: 0.1, batch_size: 1 } }));
+  assert.equal(
+    a.specHash,
+    specHash({
+      name: 'h',
+      fixed: { engine: 'reference', model: 'mlp', dataset: 'mnist', n_train: 10, steps: 1, lr: 0.1, batch_size: 1 },
+    }),
+  );
   assert.match(a.specHash, /^[0-9a-f]{64}$/);
   assert.notEqual(a.specText, b.specText, 'the text is kept as written');
 });

@@ -17,7 +17,9 @@ repeats: 10
   const s = parseSweep(text, 'big.yaml', { defaultEngine: 'reference' });
   const wall = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  console.log(`# expanded ${s.tasks.length} tasks in ${wall.toFixed(0)} ms wall, ${((used.user + used.system) / 1000).toFixed(0)} ms cpu`);
+  console.log(
+    `# expanded ${s.tasks.length} tasks in ${wall.toFixed(0)} ms wall, ${((used.user + used.system) / 1000).toFixed(0)} ms cpu`,
+  );
   assert.equal(s.tasks.length, 100_000);
   assert.equal(new Set(s.tasks.map((t) => t.key)).size, 100_000);
   assert.deepEqual(s.varying, ['batch_size', 'lr', 'momentum', 'l2', 'seed']);

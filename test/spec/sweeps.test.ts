@@ -27,7 +27,7 @@ test('sweeps/tiny.yaml: 20 tiny tasks', () => {
   }
 });
 
-test('sweeps/quick.yaml: the paper\'s MLP batch-size sweep', () => {
+test("sweeps/quick.yaml: the paper's MLP batch-size sweep", () => {
   const s = loadSweep(join(sweepsDir, 'quick.yaml'), { defaultEngine: 'native' });
   const p = s.tasks[0].params;
   assert.equal(p.engine, 'native');

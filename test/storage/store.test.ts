@@ -24,8 +24,21 @@ test('schema is migrated, in WAL mode, with foreign keys', () => {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
     assert.ok((store.db.pragma('user_version', { simple: true }) as number) >= 1);
-    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name").pluck().all();
-    for (const t of ['sweeps', 'tasks', 'sweep_tasks', 'results', 'curves', 'leases', 'runs', 'sweep_status', 'failures']) {
+    const tables = store.db
+      .prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
+      .pluck()
+      .all();
+    for (const t of [
+      'sweeps',
+      'tasks',
+      'sweep_tasks',
+      'results',
+      'curves',
+      'leases',
+      'runs',
+      'sweep_status',
+      'failures',
+    ]) {
       assert.ok(tables.includes(t), `missing ${t}`);
     }
   });
@@ -67,7 +80,10 @@ test('a result is stored once with its state change; a duplicate completion is a
     assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), 1);
     assert.equal(store.db.prepare('SELECT test_accuracy FROM results').pluck().get(), 0.4);
     assert.equal(store.db.prepare('SELECT count(*) FROM curves').pluck().get(), 2);
-    assert.deepEqual({ ...store.counts(sweepId) }, { ...store.counts(sweepId), done: 1, pending: 1, running: 0, failed: 0 });
+    assert.deepEqual(
+      { ...store.counts(sweepId) },
+      { ...store.counts(sweepId), done: 1, pending: 1, running: 0, failed: 0 },
+    );
     const run = store.db.prepare("SELECT * FROM runs WHERE sweep = 'd'").get() as Record<string, number>;
     assert.equal(run.batch_size, 10);
     assert.ok(Math.abs(run.noise_scale! - 0.1 * (50 / 10 - 1)) < 1e-12);
@@ -80,7 +96,11 @@ test('NaN metrics of a diverged run are stored as NULL with diverged = 1', () =>
     store.registerSweep(sweep, '0');
     const key = sweep.tasks[0]!.key;
     store.claimTask(key, 'h');
-    store.completeTask(key, fakeResult({ diverged: true, trainLoss: Number.NaN, testLoss: Number.POSITIVE_INFINITY }), 'w');
+    store.completeTask(
+      key,
+      fakeResult({ diverged: true, trainLoss: Number.NaN, testLoss: Number.POSITIVE_INFINITY }),
+      'w',
+    );
     const r = store.db.prepare('SELECT diverged, train_loss, test_loss FROM results').get();
     assert.deepEqual(r, { diverged: 1, train_loss: null, test_loss: null });
   });
@@ -111,11 +131,14 @@ test('leases: a live holder refuses a second coordinator; an expired one is take
     const t0 = Date.now();
     store.acquireLease(sweepId, 'g', 'first', 10_000, t0);
     store.claimTask(sweep.tasks[0]!.key, 'first');
-    assert.throws(() => store.acquireLease(sweepId, 'g', 'second', 10_000, t0 + 1000), (e: unknown) => {
-      assert.ok(e instanceof BoptError);
-      assert.match(e.message, /already being run by pid \d+/);
-      return true;
-    });
+    assert.throws(
+      () => store.acquireLease(sweepId, 'g', 'second', 10_000, t0 + 1000),
+      (e: unknown) => {
+        assert.ok(e instanceof BoptError);
+        assert.match(e.message, /already being run by pid \d+/);
+        return true;
+      },
+    );
     // Nothing is reclaimed while the holder is alive.
     assert.equal(store.reclaimOrphans(sweepId, t0 + 1000), 0);
     // After expiry the lease is taken over, and the orphaned running task returns to pending.

@@ -48,7 +48,9 @@ test('every width from 60 to 200 lays out without wrapping and within the termin
 test('keys: tab switches panels, p toggles pause, q quits', async () => {
   let quits = 0;
   let pauses = 0;
-  const r = render(<App vm={vm} color={false} columns={100} rows={40} onQuit={() => quits++} onTogglePause={() => pauses++} />);
+  const r = render(
+    <App vm={vm} color={false} columns={100} rows={40} onQuit={() => quits++} onTogglePause={() => pauses++} />,
+  );
   assert.match(r.lastFrame()!, /\[overview\]/);
   await sleep(20);
   r.stdin.write('\t');
@@ -110,11 +112,27 @@ test('mountLiveUi draws at most ~5 frames a second however many events arrive, a
   const p = params();
   source.emit({ type: 'task-start', key: 'flood', params: p, worker: 0, attempt: 1, cost: 1 });
   while (Date.now() - started < 1000) {
-    for (let i = 0; i < 2000; i++) source.emit({ type: 'task-progress', key: 'flood', worker: 0, step: i, totalSteps: 2000, loss: 1 });
+    for (let i = 0; i < 2000; i++)
+      source.emit({ type: 'task-progress', key: 'flood', worker: 0, step: i, totalSteps: 2000, loss: 1 });
     await sleep(5);
   }
-  source.emit({ type: 'task-done', key: 'flood', params: p, worker: 0, cost: 1, testAccuracy: 0.9, trainAccuracy: 1, diverged: false, wallMs: 1 });
-  source.emit({ type: 'sweep-end', counts: { pending: 20, running: 0, done: 1, failed: 0 }, reason: 'interrupted', wallMs: 1000 });
+  source.emit({
+    type: 'task-done',
+    key: 'flood',
+    params: p,
+    worker: 0,
+    cost: 1,
+    testAccuracy: 0.9,
+    trainAccuracy: 1,
+    diverged: false,
+    wallMs: 1,
+  });
+  source.emit({
+    type: 'sweep-end',
+    counts: { pending: 20, running: 0, done: 1, failed: 0 },
+    reason: 'interrupted',
+    wallMs: 1000,
+  });
   await detach();
   assert.ok(frames.length >= 3 && frames.length <= 8, `${frames.length} frames in ~1 s`);
   const last = frames.at(-1)!;

@@ -65,13 +65,27 @@ export function sweepEvents(opts: { lrs?: number[]; batches?: number[]; fail?: b
   if (opts.fail !== false) {
     const p = tasks[next]!;
     events.push({ type: 'task-start', key: 'kfail', params: p, worker: 0, attempt: 1, cost: cost(p) });
-    events.push({ type: 'task-failed', key: 'kfail', params: p, worker: 0, attempts: 3, error: 'loss became NaN at step 17' });
+    events.push({
+      type: 'task-failed',
+      key: 'kfail',
+      params: p,
+      worker: 0,
+      attempts: 3,
+      error: 'loss became NaN at step 17',
+    });
     next++;
   }
   for (let w = 0; w < 2; w++) {
     const p = tasks[next + w]!;
     events.push({ type: 'task-start', key: `krun${w}`, params: p, worker: w, attempt: 1, cost: cost(p) });
-    events.push({ type: 'task-progress', key: `krun${w}`, worker: w, step: 250 * (w + 1), totalSteps: 1000, loss: 0.25 + w });
+    events.push({
+      type: 'task-progress',
+      key: `krun${w}`,
+      worker: w,
+      step: 250 * (w + 1),
+      totalSteps: 1000,
+      loss: 0.25 + w,
+    });
   }
   return events;
 }

@@ -19,7 +19,11 @@ import { fakeTty } from '../helpers/tty.js';
 const rounds = Number(process.argv[2] ?? 5);
 const side = Number(process.argv[3] ?? 40);
 
-async function once(dir: string, mode: 'ui' | 'plain', i: number): Promise<{ tps: number; frames: number; uiShare: number }> {
+async function once(
+  dir: string,
+  mode: 'ui' | 'plain',
+  i: number,
+): Promise<{ tps: number; frames: number; uiShare: number }> {
   const text = `name: overhead-${mode}-${i}
 fixed: {engine: reference, model: softmax, dataset: mnist, n_train: 100, steps: ${i + 1}}
 grid:
@@ -27,7 +31,10 @@ grid:
   batch_size: {linear: {from: 1, to: ${2 * side}, num: ${2 * side}}}
 `;
   const store = SweepStore.open(join(dir, `${mode}-${i}.sqlite`));
-  const runner = new PiscinaRunner({ workers: 2, filename: new URL('../../bench/noop-worker.js', import.meta.url).href });
+  const runner = new PiscinaRunner({
+    workers: 2,
+    filename: new URL('../../bench/noop-worker.js', import.meta.url).href,
+  });
   try {
     const sweep = parseSweep(text, 'overhead.yaml');
     const coordinator = new Coordinator({ store, sweep, runner, codeVersion: 'bench' });
@@ -39,7 +46,11 @@ grid:
       // Time the UI's event folding too: a listener registered around it.
       let t = 0;
       coordinator.onEvent(() => (t = performance.now()));
-      detach = mountLiveUi(coordinator, { stdout: fakeTty(), color: true, onFrame: (_vm, ms) => (frames++, (frameMs += ms)) });
+      detach = mountLiveUi(coordinator, {
+        stdout: fakeTty(),
+        color: true,
+        onFrame: (_vm, ms) => (frames++, (frameMs += ms)),
+      });
       coordinator.onEvent(() => (eventMs += performance.now() - t));
     } else {
       const off = coordinator.onEvent(createPlainReporter({ write: () => frames++ }));
@@ -49,7 +60,10 @@ grid:
     const summary = await coordinator.run();
     const seconds = (performance.now() - t0) / 1000;
     await detach();
-    if (mode === 'ui') console.log(`  frames ${frameMs.toFixed(0)} ms, events ${eventMs.toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms`);
+    if (mode === 'ui')
+      console.log(
+        `  frames ${frameMs.toFixed(0)} ms, events ${eventMs.toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms`,
+      );
     return { tps: summary.trained / seconds, frames, uiShare: (frameMs + eventMs) / (seconds * 1000) };
   } finally {
     await runner.close();
@@ -69,15 +83,22 @@ try {
       const r = await once(dir, mode, i);
       (mode === 'ui' ? ui : plain).push(r.tps);
       if (mode === 'ui') shares.push(r.uiShare);
-      const extra = mode === 'ui' ? `frames ${r.frames}, UI main-thread time ${(r.uiShare * 100).toFixed(2)}% of wall` : `lines ${r.frames}`;
+      const extra =
+        mode === 'ui'
+          ? `frames ${r.frames}, UI main-thread time ${(r.uiShare * 100).toFixed(2)}% of wall`
+          : `lines ${r.frames}`;
       console.log(`round ${i} ${mode.padEnd(5)} ${r.tps.toFixed(0)} tasks/s (${extra})`);
     }
   }
   const mu = median(ui);
   const mp = median(plain);
   console.log(`${2 * side * side} trivial tasks per run, 2 workers, ${rounds} rounds`);
-  console.log(`median: --no-ui ${mp.toFixed(0)} tasks/s, UI ${mu.toFixed(0)} tasks/s, throughput difference ${(((mp - mu) / mp) * 100).toFixed(2)}%`);
-  console.log(`UI main-thread time (frames + event folding), median: ${(median(shares) * 100).toFixed(2)}% of the sweep's wall time`);
+  console.log(
+    `median: --no-ui ${mp.toFixed(0)} tasks/s, UI ${mu.toFixed(0)} tasks/s, throughput difference ${(((mp - mu) / mp) * 100).toFixed(2)}%`,
+  );
+  console.log(
+    `UI main-thread time (frames + event folding), median: ${(median(shares) * 100).toFixed(2)}% of the sweep's wall time`,
+  );
 } finally {
   cleanup();
 }

@@ -19,12 +19,20 @@ test('plain reporter: at most one progress line a second, one per failure, a fin
     report(e);
   }
   clock += 100;
-  report({ type: 'sweep-end', counts: { pending: 0, running: 2, done: 18, failed: 1 }, reason: 'interrupted', wallMs: clock });
+  report({
+    type: 'sweep-end',
+    counts: { pending: 0, running: 2, done: 18, failed: 1 },
+    reason: 'interrupted',
+    wallMs: clock,
+  });
   const progress = lines.filter((l) => l.startsWith('progress:'));
   const seconds = clock / 1000;
   assert.ok(progress.length <= Math.ceil(seconds) + 1, `${progress.length} progress lines in ${seconds} s`);
   assert.match(lines[0]!, /^sweep fig5-lr: 21 tasks \(0 already done, 21 to run\) on 2 workers/);
-  assert.deepEqual(lines.filter((l) => l.startsWith('failed:')), ['failed: task kfail after 3 attempts: loss became NaN at step 17']);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('failed:')),
+    ['failed: task kfail after 3 attempts: loss became NaN at step 17'],
+  );
   assert.match(progress.at(-1)!, /done, \d+ running, \d+ pending, \d failed \(\d+% of cost\), [\d.]+ tasks\/min, eta /);
   assert.match(lines.at(-2)!, /^B_opt \(best grid point\): eps=0\.5 -> 32 \(acc 0\.950\), eps=1 -> 64/);
   assert.match(lines.at(-1)!, /^interrupted: 18\/21 done, 1 failed/);

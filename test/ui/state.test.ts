@@ -10,7 +10,13 @@ test('counts, failures and running lanes follow the event stream', () => {
   assert.deepEqual(vm.counts, { pending: 0, running: 2, done: 18, failed: 1 });
   assert.equal(vm.total, 21);
   assert.equal(vm.phase, 'running');
-  assert.deepEqual(vm.running.map((w) => [w.lane, w.step, w.loss]), [[0, 250, 0.25], [1, 500, 1.25]]);
+  assert.deepEqual(
+    vm.running.map((w) => [w.lane, w.step, w.loss]),
+    [
+      [0, 250, 0.25],
+      [1, 500, 1.25],
+    ],
+  );
   assert.equal(vm.failures.length, 1);
   assert.equal(vm.failures[0]!.error, 'loss became NaN at step 17');
   assert.ok(vm.failures[0]!.final);
@@ -20,9 +26,28 @@ test('counts, failures and running lanes follow the event stream', () => {
 test('ETA is remaining cost over cost throughput, counting partially trained tasks', () => {
   const p = params({ batch_size: 10, steps: 100 }); // cost 1000 each in this stream
   const events = [
-    { type: 'sweep-start', sweep: 's', database: 'd', engine: 'e', workers: 1, counts: { pending: 4, running: 0, done: 0, failed: 0 }, remainingCost: 4000, totalCost: 4000 },
+    {
+      type: 'sweep-start',
+      sweep: 's',
+      database: 'd',
+      engine: 'e',
+      workers: 1,
+      counts: { pending: 4, running: 0, done: 0, failed: 0 },
+      remainingCost: 4000,
+      totalCost: 4000,
+    },
     { type: 'task-start', key: 'a', params: p, worker: 0, attempt: 1, cost: 1000 },
-    { type: 'task-done', key: 'a', params: p, worker: 0, cost: 1000, testAccuracy: 0.9, trainAccuracy: 1, diverged: false, wallMs: 1 },
+    {
+      type: 'task-done',
+      key: 'a',
+      params: p,
+      worker: 0,
+      cost: 1000,
+      testAccuracy: 0.9,
+      trainAccuracy: 1,
+      diverged: false,
+      wallMs: 1,
+    },
     { type: 'task-start', key: 'b', params: p, worker: 0, attempt: 1, cost: 1000 },
     { type: 'task-progress', key: 'b', worker: 0, step: 50, totalSteps: 100, loss: 1 },
   ] as const;
@@ -46,7 +71,8 @@ test('applyEvent is O(1): 200k progress events fold in well under a second', () 
   const p = params();
   applyEvent(state, { type: 'task-start', key: 'k', params: p, worker: 0, attempt: 1, cost: 1 }, 0);
   const t0 = performance.now();
-  for (let i = 0; i < 200_000; i++) applyEvent(state, { type: 'task-progress', key: 'k', worker: 0, step: i % 1000, totalSteps: 1000, loss: 1 }, 0);
+  for (let i = 0; i < 200_000; i++)
+    applyEvent(state, { type: 'task-progress', key: 'k', worker: 0, step: i % 1000, totalSteps: 1000, loss: 1 }, 0);
   assert.ok(performance.now() - t0 < 1000);
   assert.ok(rest.length > 0);
 });
@@ -60,7 +86,15 @@ test('science: groups by the swept variable, B_opt is the best grid point, fit t
   }
   const s = acc.summarize();
   assert.equal(s.variable, 'lr');
-  assert.deepEqual(s.groups.map((g) => [g.label, g.bOpt]), [['eps=0.5', 32], ['eps=1', 64], ['eps=2', 128], ['eps=4', 256]]);
+  assert.deepEqual(
+    s.groups.map((g) => [g.label, g.bOpt]),
+    [
+      ['eps=0.5', 32],
+      ['eps=1', 64],
+      ['eps=2', 128],
+      ['eps=4', 256],
+    ],
+  );
   assert.equal(s.groups[0]!.points[0]!.runs, 2);
   assert.ok(Math.abs(s.fit!.slope - 64) < 1e-9);
   assert.ok(Math.abs(s.fit!.r2 - 1) < 1e-9);
@@ -75,7 +109,8 @@ test('science: groups by the swept variable, B_opt is the best grid point, fit t
 
 test('science: n_train sweeps group by N; only batch size varying gives one group and no fit', () => {
   const a = new ScienceAccumulator();
-  for (const n of [1000, 4000]) for (const b of [16, 64]) a.add(params({ n_train: n, batch_size: b }), b === 16 ? 0.9 : 0.8);
+  for (const n of [1000, 4000])
+    for (const b of [16, 64]) a.add(params({ n_train: n, batch_size: b }), b === 16 ? 0.9 : 0.8);
   assert.equal(a.summarize().variable, 'n_train');
   assert.equal(a.summarize().groups[1]!.label, 'N=4000');
   const one = new ScienceAccumulator();
@@ -88,7 +123,8 @@ test('science: n_train sweeps group by N; only batch size varying gives one grou
 
 test('chart: one symbol per group, B_opt marked under the axis at its batch size', () => {
   const acc = new ScienceAccumulator();
-  for (const lr of [0.5, 2]) for (const b of [8, 32, 128, 512]) acc.add(params({ lr, batch_size: b }), toyAccuracy(lr, b));
+  for (const lr of [0.5, 2])
+    for (const b of [8, 32, 128, 512]) acc.add(params({ lr, batch_size: b }), toyAccuracy(lr, b));
   const lines = drawChart(acc.summarize().groups, 60, 8).map(lineText);
   assert.equal(lines.length, 8 + 3);
   for (const l of lines) assert.ok(l.length <= 60, l);

@@ -36,9 +36,18 @@ test('watch: the view model from the database (counts, heartbeat progress, failu
       assert.equal(vm.sweep, 'w');
       assert.equal(vm.phase, 'running');
       assert.deepEqual(vm.counts, { pending: 0, running: 1, done: 4, failed: 0 });
-      assert.deepEqual(vm.running.map((w) => [w.lane, w.step, w.totalSteps, w.loss]), [[1, 3, 5, 0.7]]);
+      assert.deepEqual(
+        vm.running.map((w) => [w.lane, w.step, w.totalSteps, w.loss]),
+        [[1, 3, 5, 0.7]],
+      );
       assert.equal(vm.science.variable, 'lr');
-      assert.deepEqual(vm.science.groups.map((g) => [g.label, g.bOpt]), [['eps=0.1', 10], ['eps=0.4', 40]]);
+      assert.deepEqual(
+        vm.science.groups.map((g) => [g.label, g.bOpt]),
+        [
+          ['eps=0.1', 10],
+          ['eps=0.4', 40],
+        ],
+      );
       assert.ok(vm.fraction > 0.5 && vm.fraction < 1);
       assert.match(vm.note!, /run by pid \d+/);
 

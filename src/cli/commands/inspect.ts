@@ -26,7 +26,15 @@ export function listCommand(options: { db?: string; format: string }): string {
     return formatResult(
       {
         columns: ['sweep', 'total', 'done', 'running', 'pending', 'failed', 'updated'],
-        rows: rows.map((s) => [s.name, s.total, s.done, s.running, s.pending, s.failed, new Date(s.updatedAt).toISOString()]),
+        rows: rows.map((s) => [
+          s.name,
+          s.total,
+          s.done,
+          s.running,
+          s.pending,
+          s.failed,
+          new Date(s.updatedAt).toISOString(),
+        ]),
       },
       format,
     );
@@ -53,7 +61,11 @@ export function statusCommand(name: string | undefined, options: { db?: string }
         const eta = live && c.remainingCost > 0 ? `, eta ${formatDuration((c.remainingCost / costRate) * 1000)}` : '';
         rate = `; ${perMin.toFixed(1)} tasks/min over the last ${formatDuration(span * 1000)}${eta}`;
       }
-      const holder = live ? `running (pid ${lease.pid} on ${lease.host})` : c.pending + c.running > 0 ? 'stopped' : 'complete';
+      const holder = live
+        ? `running (pid ${lease.pid} on ${lease.host})`
+        : c.pending + c.running > 0
+          ? 'stopped'
+          : 'complete';
       lines.push(
         `${n}: ${holder}; ${c.total} tasks: ${c.done} done, ${c.running} running, ${c.pending} pending, ${c.failed} failed${rate}`,
       );
@@ -67,7 +79,10 @@ export function queryCommand(sql: string, options: { db?: string; format: string
   return formatResult(queryReadOnly(resolveDatabasePath(options.db), sql), format);
 }
 
-export function exportCommand(name: string, options: { db?: string; format: string; out?: string; curves: boolean }): string {
+export function exportCommand(
+  name: string,
+  options: { db?: string; format: string; out?: string; curves: boolean },
+): string {
   const format = parseFormat(options.format, ['csv', 'json']);
   const path = resolveDatabasePath(options.db);
   const db = openReadOnly(path);

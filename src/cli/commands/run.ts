@@ -114,7 +114,10 @@ async function attachUi(coordinator: Coordinator, wantUi: boolean): Promise<() =
 
 /** --queue: the coordinator trains nothing itself; BullMQ jobs go to `bopt worker` processes. */
 async function queueRunner(sweep: LoadedSweep, store: SweepStore, options: RunOptions): Promise<TaskRunner> {
-  if (options.workers !== undefined) throw new BoptError('--workers sets local threads; with --queue, set threads on each `bopt worker` and jobs in flight with --queue-slots');
+  if (options.workers !== undefined)
+    throw new BoptError(
+      '--workers sets local threads; with --queue, set threads on each `bopt worker` and jobs in flight with --queue-slots',
+    );
   return BullmqRunner.connect({
     url: options.queue!,
     queueName: options.queueName,

@@ -24,7 +24,8 @@ function analyse(arg: string, db: string | undefined, bootstrap = 1000): SweepAn
 }
 
 export function fitCommand(arg: string, options: { db?: string; format: string; bootstrap?: number }): string {
-  if (!['table', 'json'].includes(options.format)) throw new BoptError(`--format: expected one of table, json, got "${options.format}"`);
+  if (!['table', 'json'].includes(options.format))
+    throw new BoptError(`--format: expected one of table, json, got "${options.format}"`);
   const a = analyse(arg, options.db, options.bootstrap ?? 1000);
   if (a.fit) {
     // Store the fit (migration 002 is applied by openWritable) so `bopt query` can read it.
@@ -37,7 +38,20 @@ export function fitCommand(arg: string, options: { db?: string; format: string; 
   }
   if (options.format === 'json') {
     const fit = a.fit ? { ...a.fit, groups: a.fit.groups.map(({ replicates: _r, ...g }) => g) } : null;
-    return JSON.stringify({ sweep: a.sweep, done: a.done, total: a.total, fit, evidence: a.fit ? undefined : evidencePoints(a.rows), claims: a.claims }, null, 2) + '\n';
+    return (
+      JSON.stringify(
+        {
+          sweep: a.sweep,
+          done: a.done,
+          total: a.total,
+          fit,
+          evidence: a.fit ? undefined : evidencePoints(a.rows),
+          claims: a.claims,
+        },
+        null,
+        2,
+      ) + '\n'
+    );
   }
   const head = `${a.sweep}: ${a.done}/${a.total} tasks done${a.fit ? '; stored in tables fits, fit_points, fit_lines (view fit_summary)' : ' (logistic regression at its minimum: evidence table)'}\n\n`;
   return head + fitTables(a) + (a.claims.length ? '\n' + claimLines(a.claims) : '');
@@ -51,7 +65,9 @@ async function writePlot(kind: PlotKind, a: SweepAnalysis, file: string): Promis
 function parseKinds(kind: string | undefined): PlotKind[] | null {
   if (!kind) return null;
   const kinds = kind.split(',').map((k) => k.trim());
-  for (const k of kinds) if (!(PLOT_KINDS as readonly string[]).includes(k)) throw new BoptError(`--kind: expected one of ${PLOT_KINDS.join(', ')}, got "${k}"`);
+  for (const k of kinds)
+    if (!(PLOT_KINDS as readonly string[]).includes(k))
+      throw new BoptError(`--kind: expected one of ${PLOT_KINDS.join(', ')}, got "${k}"`);
   return kinds as PlotKind[];
 }
 
@@ -72,7 +88,11 @@ export async function plotCommand(arg: string, options: { db?: string; out: stri
   const a = analyse(arg, options.db, 200);
   const kinds = parseKinds(options.kind);
   const applicable = applicableKinds({ sweep: a.sweep, rows: a.rows, curves: a.curves, fit: a.fit });
-  for (const k of kinds ?? []) if (!applicable.includes(k)) throw new BoptError(`--kind ${k} does not apply to sweep ${a.sweep} (applicable: ${applicable.join(', ') || 'none'})`);
+  for (const k of kinds ?? [])
+    if (!applicable.includes(k))
+      throw new BoptError(
+        `--kind ${k} does not apply to sweep ${a.sweep} (applicable: ${applicable.join(', ') || 'none'})`,
+      );
   const ext = extname(options.out).toLowerCase();
   if (ext === '.svg' || ext === '.png') {
     const list = kinds ?? applicable;

@@ -31,7 +31,8 @@ function u32(buf: Uint8Array, at: number): number {
 
 /** Parse an IDX image file already in memory; `file` names it in errors. */
 export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
-  if (buf.length < 16) throw new Error(`corrupt MNIST image file ${file}: ${buf.length} bytes, shorter than its header`);
+  if (buf.length < 16)
+    throw new Error(`corrupt MNIST image file ${file}: ${buf.length} bytes, shorter than its header`);
   const magic = u32(buf, 0);
   if (magic !== IDX_IMAGES_MAGIC) {
     throw new Error(`corrupt MNIST image file ${file}: magic number ${magic}, expected ${IDX_IMAGES_MAGIC}`);
@@ -41,7 +42,9 @@ export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
   const cols = u32(buf, 12);
   const need = 16 + count * rows * cols;
   if (buf.length < need) {
-    throw new Error(`corrupt MNIST image file ${file}: ${buf.length} bytes, header promises ${need} (${count} images ${rows}×${cols})`);
+    throw new Error(
+      `corrupt MNIST image file ${file}: ${buf.length} bytes, header promises ${need} (${count} images ${rows}×${cols})`,
+    );
   }
   return { count, rows, cols, pixels: buf.subarray(16, need) };
 }
@@ -55,7 +58,9 @@ export function parseIdxLabels(buf: Uint8Array, file: string): Uint8Array {
   }
   const count = u32(buf, 4);
   if (buf.length < 8 + count) {
-    throw new Error(`corrupt MNIST label file ${file}: ${buf.length} bytes, header promises ${8 + count} (${count} labels)`);
+    throw new Error(
+      `corrupt MNIST label file ${file}: ${buf.length} bytes, header promises ${8 + count} (${count} labels)`,
+    );
   }
   return buf.subarray(8, 8 + count);
 }

@@ -31,7 +31,12 @@ export interface TaskData {
 }
 
 /** Copy the chosen rows of a split into a Dataset, pixels / 255, labels mapped by `label`. */
-function gather(split: MnistSplit, rows: ArrayLike<number>, classes: number, label: (digit: number) => number): Dataset {
+function gather(
+  split: MnistSplit,
+  rows: ArrayLike<number>,
+  classes: number,
+  label: (digit: number) => number,
+): Dataset {
   const d = split.d;
   const n = rows.length;
   const x = new Float32Array(n * d);

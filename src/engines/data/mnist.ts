@@ -48,7 +48,9 @@ function readSplit(folder: string, prefix: 'train' | 't10k'): MnistSplit {
   const images = readIdxImages(imagesFile);
   const labels = readIdxLabels(labelsFile);
   if (labels.length !== images.count) {
-    throw new Error(`MNIST files disagree: ${imagesFile} has ${images.count} images, ${labelsFile} ${labels.length} labels`);
+    throw new Error(
+      `MNIST files disagree: ${imagesFile} has ${images.count} images, ${labelsFile} ${labels.length} labels`,
+    );
   }
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] > 9) throw new Error(`corrupt MNIST label file ${labelsFile}: label ${labels[i]} at ${i}`);

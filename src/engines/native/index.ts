@@ -11,7 +11,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_VERSIONS } from '../versions.js';
-import { parameterCount, type Dataset, type Evaluation, type Kernel, type KernelFactory, type KernelOptions, type ModelShape } from '../types.js';
+import {
+  parameterCount,
+  type Dataset,
+  type Evaluation,
+  type Kernel,
+  type KernelFactory,
+  type KernelOptions,
+  type ModelShape,
+} from '../types.js';
 
 /** The addon's object, as bound in native/addon.cc. */
 export interface NativeKernelHandle {
@@ -102,7 +110,10 @@ export function loadNativeAddon(): NativeAddon | null {
     }
     loaded = { addon, reason: null };
   } catch (e) {
-    loaded = { addon: null, reason: `the native engine failed to load from ${file}: ${(e as Error).message.split('\n')[0]}` };
+    loaded = {
+      addon: null,
+      reason: `the native engine failed to load from ${file}: ${(e as Error).message.split('\n')[0]}`,
+    };
   }
   return loaded.addon;
 }
@@ -155,7 +166,12 @@ class NativeKernel implements Kernel {
 }
 
 /** Create a native kernel directly (tests, benchmarks); throws when the addon is unavailable. */
-export function createNativeKernel(addon: NativeAddon, shape: ModelShape, train: Dataset, options: KernelOptions): Kernel & { native: NativeKernelHandle } {
+export function createNativeKernel(
+  addon: NativeAddon,
+  shape: ModelShape,
+  train: Dataset,
+  options: KernelOptions,
+): Kernel & { native: NativeKernelHandle } {
   if (train.d !== shape.inputs) throw new Error(`training data has ${train.d} inputs, the model ${shape.inputs}`);
   const handle = new addon.NativeKernel({
     model: shape.model,

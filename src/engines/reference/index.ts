@@ -8,7 +8,15 @@
  *   A ← m·A + g;  w ← w − lr·A        (m = 0: plain SGD)
  */
 import { ENGINE_VERSIONS } from '../versions.js';
-import { parameterCount, type Dataset, type Evaluation, type Kernel, type KernelFactory, type KernelOptions, type ModelShape } from '../types.js';
+import {
+  parameterCount,
+  type Dataset,
+  type Evaluation,
+  type Kernel,
+  type KernelFactory,
+  type KernelOptions,
+  type ModelShape,
+} from '../types.js';
 import { accumulateExample, createWorkspace, evaluateDataset, type Workspace } from './model.js';
 
 export class ReferenceKernel implements Kernel {
@@ -51,7 +59,8 @@ export class ReferenceKernel implements Kernel {
     const { lr, momentum, l2 } = this.options;
     for (let b = 0; b < B; b++) {
       const row = batch[b];
-      if (!(row >= 0 && row < this.train.n)) throw new Error(`step: row ${row} outside the ${this.train.n} training examples`);
+      if (!(row >= 0 && row < this.train.n))
+        throw new Error(`step: row ${row} outside the ${this.train.n} training examples`);
     }
     // gradSum is all zeros here: it starts so, and the update loop below clears it after use.
     let loss = 0;

@@ -224,7 +224,14 @@ export function batchGradient(
 }
 
 /** Batch-mean CE + l2/2·|w|² (the objective whose gradient batchGradient computes). */
-export function batchObjective(shape: ModelShape, params: Floats, data: Dataset, rows: Int32Array, l2: number, ws: Workspace): number {
+export function batchObjective(
+  shape: ModelShape,
+  params: Floats,
+  data: Dataset,
+  rows: Int32Array,
+  l2: number,
+  ws: Workspace,
+): number {
   let loss = 0;
   for (let b = 0; b < rows.length; b++) {
     forward(shape, params, data, rows[b], ws);
@@ -236,7 +243,12 @@ export function batchObjective(shape: ModelShape, params: Floats, data: Dataset,
 }
 
 /** Mean CE and accuracy over a whole dataset. */
-export function evaluateDataset(shape: ModelShape, params: Floats, data: Dataset, ws: Workspace): { loss: number; accuracy: number } {
+export function evaluateDataset(
+  shape: ModelShape,
+  params: Floats,
+  data: Dataset,
+  ws: Workspace,
+): { loss: number; accuracy: number } {
   if (data.d !== shape.inputs) throw new Error(`dataset has ${data.d} inputs, the model ${shape.inputs}`);
   if (data.n === 0) return { loss: NaN, accuracy: NaN };
   let loss = 0;

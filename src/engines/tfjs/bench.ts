@@ -47,8 +47,17 @@ export function measureKernelSpeed(factory: KernelFactory, o: SpeedOptions): Spe
   const hidden = o.model === 'mlp' ? (o.hidden ?? 800) : 0;
   const dataset = o.model === 'mlp' ? 'mnist' : 'mnist01';
   const cfg = parseTrainConfig({
-    engine: factory.name, model: o.model, dataset, hidden: o.model === 'mlp' ? hidden : undefined,
-    n_train: 1000, n_test: 10000, batch_size: o.batch, lr: 0.01, momentum: 0.9, steps: 0, seed: 0,
+    engine: factory.name,
+    model: o.model,
+    dataset,
+    hidden: o.model === 'mlp' ? hidden : undefined,
+    n_train: 1000,
+    n_test: 10000,
+    batch_size: o.batch,
+    lr: 0.01,
+    momentum: 0.9,
+    steps: 0,
+    seed: 0,
   });
   const prep = prepareTraining(cfg);
   const kernel = factory.createKernel(prep.shape, prep.train, { lr: cfg.lr, momentum: cfg.momentum, l2: cfg.l2 });
@@ -101,7 +110,9 @@ export async function tfjsBenchRows(
   for (const model of opts.models ?? ['mlp', 'logreg']) {
     (opts.batches ?? [1, 10, 100, 1000]).forEach((batch, i) => {
       // The evaluation does not depend on B: time it once per model.
-      rows.push(measureKernelSpeed(factory, { model, batch, seconds: opts.seconds, hidden: opts.hidden, evaluate: i === 0 }));
+      rows.push(
+        measureKernelSpeed(factory, { model, batch, seconds: opts.seconds, hidden: opts.hidden, evaluate: i === 0 }),
+      );
     });
   }
   return rows;

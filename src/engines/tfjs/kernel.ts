@@ -25,7 +25,14 @@
  *         (max(z,0) − y·z + log1p(exp(−|z|))); otherwise softmax CE (logsumexp(z) − z_y).
  */
 import type { Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs';
-import { parameterCount, type Dataset, type Evaluation, type Kernel, type KernelOptions, type ModelShape } from '../types.js';
+import {
+  parameterCount,
+  type Dataset,
+  type Evaluation,
+  type Kernel,
+  type KernelOptions,
+  type ModelShape,
+} from '../types.js';
 import type { Tf } from './backend.js';
 
 /** Examples per chunk in evaluate(): bounds the activations held at once ([hidden × chunk] floats). */
@@ -44,8 +51,16 @@ interface Block {
 function blocksOf(s: ModelShape): Block[] {
   const dims: Array<[number, number, boolean]> =
     s.model === 'mlp'
-      ? [[s.inputs, s.hidden, true], [s.hidden, 1, false], [s.hidden, s.classes, true], [s.classes, 1, false]]
-      : [[s.inputs, s.classes, true], [s.classes, 1, false]];
+      ? [
+          [s.inputs, s.hidden, true],
+          [s.hidden, 1, false],
+          [s.hidden, s.classes, true],
+          [s.classes, 1, false],
+        ]
+      : [
+          [s.inputs, s.classes, true],
+          [s.classes, 1, false],
+        ];
   let at = 0;
   return dims.map(([rows, cols, weight]) => {
     const block = { at, rows, cols, weight };
@@ -228,7 +243,10 @@ export class TfjsKernel implements Kernel {
     }
     const [v, c] = this.params as Tensor2D[];
     // Linear: on wasm, a fresh batch goes on the left (x·Wᵀ, W small on the right).
-    const logits = constant || !this.tuning.explicitTranspose ? tf.matMul(v, batch.xT) : this.transpose(tf.matMul(batch.x, this.transpose(v)));
+    const logits =
+      constant || !this.tuning.explicitTranspose
+        ? tf.matMul(v, batch.xT)
+        : this.transpose(tf.matMul(batch.x, this.transpose(v)));
     return { zT: tf.add(logits, c) as Tensor2D };
   }
 
@@ -311,7 +329,9 @@ export class TfjsKernel implements Kernel {
     // Example-major: chunks x [rows, d] times the weights in the shared orientation, transposed
     // once per call (one tensor for all chunks, so wasm packs it once).
     const weights = tf.tidy(() =>
-      this.params.map((p, i) => (this.blocks[i].weight ? this.transpose(p as Tensor2D) : p.reshape([this.blocks[i].rows]))),
+      this.params.map((p, i) =>
+        this.blocks[i].weight ? this.transpose(p as Tensor2D) : p.reshape([this.blocks[i].rows]),
+      ),
     );
     let lossSum = 0;
     let correct = 0;
@@ -332,7 +352,10 @@ export class TfjsKernel implements Kernel {
           }
           const zT = this.transpose(z); // [C, rows]
           const y = tf.tensor1d(data.y.slice(r0, r0 + rows), 'int32');
-          const tT = C === 1 ? (tf.cast(y, 'float32').reshape([1, rows]) as Tensor2D) : this.transpose(tf.cast(tf.oneHot(y, C), 'float32') as Tensor2D);
+          const tT =
+            C === 1
+              ? (tf.cast(y, 'float32').reshape([1, rows]) as Tensor2D)
+              : this.transpose(tf.cast(tf.oneHot(y, C), 'float32') as Tensor2D);
           const { ce } = this.crossEntropy(zT, tT, false);
           // Predicted class: logit > 0 for one output, else the first largest logit.
           const predicted = C === 1 ? tf.cast(tf.greater(zT.reshape([rows]), 0), 'int32') : tf.argMax(zT, 0);
