@@ -7,8 +7,8 @@ import { BoptError } from '../errors.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
-import { boptVersion } from './version.js';
-import { workerCommand, type WorkerCommandOptions } from '../queue/queue-worker.js';
+import { boptVersion } from '../version.js';
+import { workerCommand, type WorkerCommandOptions } from './commands/worker.js';
 
 const program = new Command();
 program
@@ -87,7 +87,7 @@ program
   .option('--interval <ms>', 'poll period', positiveInt('--interval'), 500)
   .option('--no-ui', 'plain progress lines instead of the live terminal UI')
   .action(async (name: string | undefined, options: { db?: string; ui: boolean; interval: number }) => {
-    const { watchCommand } = await import('../ui/watch.js');
+    const { watchCommand } = await import('./commands/watch.js');
     exitCode = await watchCommand(name, options);
   });
 

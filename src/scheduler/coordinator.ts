@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { BoptError } from '../errors.js';
 import type { JobProgress, TaskRunner } from '../pool/protocol.js';
-import type { LoadedSweep } from '../spec/types.js';
-import type { SweepStore, TaskRecord } from '../storage/store.js';
-import type { StateCounts, SweepEvent } from './events.js';
+import type { LoadedSweep } from '../sweep/types.js';
+import type { StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
+import type { SweepEvent } from './events.js';
 
 export interface CoordinatorOptions {
   store: SweepStore;
@@ -45,7 +45,7 @@ export interface RunSummary {
 
 interface LiveTask {
   key: string;
-  worker: number;
+  lane: number;
   progress: JobProgress | null;
 }
 
@@ -171,13 +171,13 @@ export class Coordinator {
     const claim = store.claimTask(task.key, this.holder);
     if (!claim) return; // done meanwhile by another sweep's coordinator sharing this task
     const lane = this.freeLanes.pop() ?? 0;
-    const liveTask: LiveTask = { key: task.key, worker: lane, progress: null };
+    const liveTask: LiveTask = { key: task.key, lane, progress: null };
     this.live.set(task.key, liveTask);
     this.emit({
       type: 'task-start',
       key: task.key,
       params: task.params,
-      worker: lane,
+      lane,
       attempt: claim.attempts + 1,
       cost: task.cost,
     });
@@ -192,7 +192,7 @@ export class Coordinator {
               this.emit({
                 type: 'task-progress',
                 key: p.key,
-                worker: lane,
+                lane,
                 step: p.step,
                 totalSteps: p.totalSteps,
                 loss: p.loss,
@@ -207,7 +207,7 @@ export class Coordinator {
         type: 'task-done',
         key: task.key,
         params: task.params,
-        worker: lane,
+        lane,
         cost: task.cost,
         testAccuracy: r.testAccuracy,
         trainAccuracy: r.trainAccuracy,
@@ -227,12 +227,12 @@ export class Coordinator {
             type: 'task-failed',
             key: task.key,
             params: task.params,
-            worker: lane,
+            lane,
             attempts,
             error: message,
           });
         } else {
-          this.emit({ type: 'task-retry', key: task.key, worker: lane, attempt: attempts, error: message });
+          this.emit({ type: 'task-retry', key: task.key, lane, attempt: attempts, error: message });
           this.enqueue({ ...task, attempts });
         }
       }
@@ -248,7 +248,7 @@ export class Coordinator {
       if (t.progress)
         rows.push({
           key: t.key,
-          worker: t.worker,
+          lane: t.lane,
           step: t.progress.step,
           totalSteps: t.progress.totalSteps,
           loss: t.progress.loss,
