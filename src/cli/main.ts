@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { BoptError } from '../errors.js';
+import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
@@ -22,8 +23,8 @@ const dbOption = (): Option => new Option('--db <file>', 'SQLite database (defau
 const positiveInt =
   (name: string) =>
   (value: string): number => {
-    const n = parseIntOption(name)(value);
-    if (n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
     return n;
   };
 
@@ -168,7 +169,9 @@ program
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
-  } catch (e) {
+  } catch (caught) {
+    // A damaged file or a lock met deep inside a command is still the user's environment, not a bug.
+    const e = isDatabaseError(caught) ? escapedDatabaseError(caught) : caught;
     if (e instanceof CommanderError) {
       // Commander already printed its one-line message (or the help/version text).
       process.exitCode = e.exitCode === 0 ? 0 : 2;

@@ -33,6 +33,8 @@ export type SweepEvent =
   | { type: 'task-retry'; key: string; lane: number; attempt: number; error: string }
   | { type: 'task-failed'; key: string; params: TrainConfig; lane: number; attempts: number; error: string }
   | { type: 'paused'; paused: boolean }
+  /** A database write (a result, a state change) is waiting on a lock or a full disk and will be retried. */
+  | { type: 'store-blocked'; problem: string; waitedMs: number; retryInMs: number }
   | { type: 'sweep-end'; counts: StateCounts; reason: 'complete' | 'interrupted'; wallMs: number };
 
 export type SweepEventType = SweepEvent['type'];

@@ -10,7 +10,7 @@ import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { BoptError } from '../errors.js';
 import type { LoadedSweep } from '../sweep/types.js';
-import { openWritable } from './open.js';
+import { openWritable, type OpenOptions } from './open.js';
 
 export type TaskState = 'pending' | 'running' | 'done' | 'failed';
 
@@ -213,8 +213,24 @@ export class SweepStore {
     };
   }
 
-  static open(path: string): SweepStore {
-    return new SweepStore(openWritable(path), path);
+  static open(path: string, options: OpenOptions = {}): SweepStore {
+    return new SweepStore(openWritable(path, options), path);
+  }
+
+  /**
+   * Register a sweep and take its lease in one write transaction, the lease checked first: a run
+   * refused because the sweep is live elsewhere writes nothing (neither spec nor tasks).
+   */
+  registerAndLease(sweep: LoadedSweep, codeVersion: string, holder: string, ttlMs: number): RegisterOutcome {
+    return this.db
+      .transaction((): RegisterOutcome => {
+        const existing = this.getSweep(sweep.name);
+        if (existing) this.acquireLease(existing.id, sweep.name, holder, ttlMs);
+        const outcome = this.registerSweep(sweep, codeVersion);
+        this.acquireLease(outcome.sweepId, sweep.name, holder, ttlMs);
+        return outcome;
+      })
+      .immediate();
   }
 
   close(): void {
