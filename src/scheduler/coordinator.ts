@@ -69,7 +69,6 @@ export class Coordinator {
   private interrupted = false;
   private fatal: Error | null = null;
   private trained = 0;
-  private sweepId = -1;
   private paused = false;
   private readonly retries: number;
 
@@ -117,7 +116,6 @@ export class Coordinator {
     const started = Date.now();
     const ttl = this.options.leaseTtlMs ?? 15_000;
     const { sweepId } = store.registerAndLease(sweep, this.options.codeVersion, this.holder, ttl);
-    this.sweepId = sweepId;
     const timers: NodeJS.Timeout[] = [];
     try {
       store.reclaimOrphans(sweepId);
