@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { BoptError } from '../errors.js';
+import { BoptError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
@@ -332,10 +332,4 @@ export class Coordinator {
 
 function pickCounts(c: StateCounts): StateCounts {
   return { pending: c.pending, running: c.running, done: c.done, failed: c.failed };
-}
-
-/** An error as one line: its message, without stack or line breaks. */
-export function oneLine(e: unknown): string {
-  const message = e instanceof Error ? e.message || e.name : String(e);
-  return message.replace(/\s+/g, ' ').trim().slice(0, 500);
 }
