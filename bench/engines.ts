@@ -22,7 +22,12 @@ import { Worker } from 'node:worker_threads';
 import { parseTrainConfig, type ModelName } from '../src/engines/config.js';
 import { mnistFolder } from '../src/engines/data/index.js';
 import { batchSequence, prepareTraining, type PreparedTraining } from '../src/engines/driver.js';
-import { loadNativeEngine, nativeUnavailableReason, packageRoot } from '../src/engines/native/index.js';
+import {
+  loadNativeAddon,
+  loadNativeEngine,
+  nativeUnavailableReason,
+  packageRoot,
+} from '../src/engines/native/index.js';
 import { referenceEngine } from '../src/engines/reference/index.js';
 import type { KernelFactory } from '../src/engines/types.js';
 
@@ -57,6 +62,10 @@ export interface EngineBenchRow {
   seconds?: number;
   /** Throughput of two tasks on two workers over one task on one (two-workers row). */
   speedup?: number;
+  /** Useful (sparse) work per second of the native engine's training steps, GFLOP/s (native rows). */
+  gflops?: number;
+  /** gflops over one core's measured peak vector-FMA throughput, in percent. */
+  pctPeak?: number;
   /** PyTorch's µs per example over this engine's, same bench and batch, same run (>1: faster than PyTorch). */
   vsTorch?: number;
   note?: string;
@@ -129,6 +138,21 @@ function timeSteps(
     if (total > seconds * 3000) break; // a very slow engine: one run is enough
   }
   return best;
+}
+
+/**
+ * Useful floating-point work per training example, counting only the nonzero inputs (what a sparse
+ * first layer must do): first-layer forward and weight gradient 2 flops per nonzero and output each;
+ * for the MLP also the second layer's forward, weight gradient and back-propagated error (2·H·C each).
+ */
+function flopsPerExample(prep: PreparedTraining): number {
+  const { x, n, d } = prep.train;
+  let nnz = 0;
+  for (let i = 0; i < n * d; i++) if (x[i] !== 0) nnz++;
+  const perExample = nnz / n;
+  const s = prep.shape;
+  if (s.model === 'mlp') return 4 * perExample * s.hidden + 6 * s.hidden * s.classes;
+  return 4 * perExample * (s.model === 'logreg' ? 1 : s.classes);
 }
 
 function timeEval(factory: KernelFactory, prep: PreparedTraining, repeats: number): number {
@@ -275,14 +299,25 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
     }
   }
   const torch = new Map<string, Map<number, number>>();
+  const addon = factories.some((f) => f.name === 'native') ? loadNativeAddon() : null;
+  const peak = addon?.peakGflops?.(0.3);
+  if (peak !== undefined) log(`  one core's peak (vector FMA loop in the addon): ${peak.toFixed(1)} GFLOP/s`);
   for (const m of MODELS) {
     const prep = prepare(m.bench, m.dataset, m.hidden);
+    const flops = flopsPerExample(prep);
     for (const f of factories) {
       for (const B of batches) {
         // the reference engine is ~1000x slower at B = 1000 on the MLP: shorter budget
         const us = timeSteps(f, prep, B, seconds, repeats);
-        rows.push({ engine: f.name, bench: m.bench, batch: B, usPerExample: us });
-        log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example`);
+        const row: EngineBenchRow = { engine: f.name, bench: m.bench, batch: B, usPerExample: us };
+        let limit = '';
+        if (f.name === 'native' && peak !== undefined) {
+          row.gflops = flops / us / 1000;
+          row.pctPeak = (100 * row.gflops) / peak;
+          limit = `  ${row.gflops.toFixed(1)} GFLOP/s useful, ${row.pctPeak.toFixed(0)}% of one core's peak`;
+        }
+        rows.push(row);
+        log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example${limit}`);
       }
     }
     if (options.torch !== false && m.bench !== 'logreg') {
@@ -351,6 +386,13 @@ export function formatEngineBench(rows: EngineBenchRow[]): string {
   }
   out.push('');
   out.push("µs per training example; (Nx) = PyTorch time / this engine's time, same run.");
+  const limit = rows.filter((r) => r.gflops !== undefined && r.pctPeak !== undefined);
+  if (limit.length > 0)
+    out.push(
+      `- useful (sparse) GFLOP/s and % of one core's measured peak: ${limit
+        .map((r) => `${r.engine} ${r.bench} B=${r.batch} ${r.gflops?.toFixed(1)} (${r.pctPeak?.toFixed(0)}%)`)
+        .join(', ')}`,
+    );
   for (const r of rows) {
     if (r.bench === 'eval-mlp')
       out.push(`- ${r.engine}: evaluate the 10,000 test images (MLP 784-800-10): ${r.seconds?.toFixed(3)} s`);

@@ -183,6 +183,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("NativeKernel", NativeKernel::Define(env));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("peakGflops", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+                double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
+                if (!(seconds > 0 && seconds <= 10)) seconds = 0.2;
+                return Napi::Number::New(info.Env(), bopt::peakGflops(seconds));
+              }));
 #if defined(__AVX2__)
   exports.Set("isa", Napi::String::New(env, "avx2"));
 #elif defined(__AVX__)

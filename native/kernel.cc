@@ -1,6 +1,7 @@
 #include "kernel.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -128,12 +129,49 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
   }
 }
 
+// ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B): the rows of W1 are cut into tiles of
+// `tile` rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps
+// a cursor into its sorted nonzeros and its partial sums in `out` between tiles. The nonzeros of an example
+// are still summed in the same order as fwdChunk (a float store/reload is exact), so results are
+// bit-identical to the unblocked loop.
+template <int NV, bool RELU>
+void fwdChunkTiled(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, int D, int tile,
+                   const Csr& X, const int32_t* rows, int B, float* __restrict out, int64_t* __restrict cursor) {
+  const int64_t* st = X.start.data();
+  const int32_t* ix = X.idx.data();
+  const float* vl = X.val.data();
+  for (int b = 0; b < B; b++) cursor[b] = st[rows[b]];
+  for (int i0 = 0; i0 < D; i0 += tile) {
+    const int i1 = std::min(D, i0 + tile);
+    const bool first = i0 == 0, last = i1 == D;
+    for (int b = 0; b < B; b++) {
+      const int64_t e = st[rows[b] + 1];
+      int64_t p = cursor[b];
+      if (!first && !last && (p >= e || ix[p] >= i1)) continue;  // no nonzero in this tile: partial sums stay
+      float* o = out + static_cast<size_t>(b) * Wp + c0;
+      v8 acc[NV];
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] = first ? vload(bias + c0 + 8 * u) : vload(o + 8 * u);
+      for (; p < e && ix[p] < i1; p++) {
+        const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
+        const v8 xv = vbc(vl[p]);
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
+      }
+      cursor[b] = p;
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) vstore(o + 8 * u, (RELU && last) ? vrelu(acc[u]) : acc[u]);
+    }
+  }
+}
+
 template <bool RELU>
-void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, const Csr& X, const int32_t* rows,
-                 int B, float* out) {
+void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, int D, int tile, const Csr& X,
+                 const int32_t* rows, int B, float* out, int64_t* cursor) {
   switch (nv) {
-#define BOPT_CASE(N) \
-  case N:            \
+#define BOPT_CASE(N)                                                             \
+  case N:                                                                        \
+    if (tile > 0) return fwdChunkTiled<N, RELU>(W, Wp, bias, c0, D, tile, X, rows, B, out, cursor); \
     return fwdChunk<N, RELU>(W, Wp, bias, c0, X, rows, B, out);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
@@ -297,6 +335,9 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
     chunks_.emplace_back(off, nv);
     off += nv * 8;
   }
+  // rows per forward tile: the widest chunk's slice of W1 takes about half of a 32 KiB L1
+  const int widest = (nvec + nch - 1) / nch;
+  rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
 }
 
 size_t Kernel::parameterCount() const {
@@ -426,11 +467,14 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
 }
 
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out) {
+  const int tile = B >= FWD_TILE_MIN_B ? rowTile_ : 0;
+  if (tile > 0) cursor_.resize(B);
   for (const auto& ch : chunks_) {
     if (model_ == MLP)
-      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor_.data());
     else
-      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out,
+                         cursor_.data());
   }
 }
 
@@ -696,6 +740,38 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
   }
   *lossOut = total / static_cast<double>(n);
   *accOut = right / static_cast<double>(n);
+}
+
+// One core's peak: independent chains of vector FMAs (as many as hide the FMA latency on two pipes), on
+// the same vector width the kernel uses. Returns GFLOP/s (an FMA = 2 flops per lane).
+double peakGflops(double seconds) {
+  // 12 named chains (not an array, which GCC keeps on the stack): 4-cycle latency x 2 FMA pipes < 12
+  v8 a0 = vbc(1.00f), a1 = vbc(1.01f), a2 = vbc(1.02f), a3 = vbc(1.03f), a4 = vbc(1.04f), a5 = vbc(1.05f);
+  v8 a6 = vbc(1.06f), a7 = vbc(1.07f), a8 = vbc(1.08f), a9 = vbc(1.09f), a10 = vbc(1.10f), a11 = vbc(1.11f);
+  const v8 mul = vbc(0.9999999f), add = vbc(1e-7f);
+  constexpr int64_t ITER = 1 << 16;
+  constexpr double FLOPS = 2.0 * 8 * 12 * ITER;
+  const auto t0 = std::chrono::steady_clock::now();
+  double best = 0;
+  for (;;) {
+    const auto t = std::chrono::steady_clock::now();
+    for (int64_t q = 0; q < ITER; q++) {
+      a0 = a0 * mul + add, a1 = a1 * mul + add, a2 = a2 * mul + add, a3 = a3 * mul + add;
+      a4 = a4 * mul + add, a5 = a5 * mul + add, a6 = a6 * mul + add, a7 = a7 * mul + add;
+      a8 = a8 * mul + add, a9 = a9 * mul + add, a10 = a10 * mul + add, a11 = a11 * mul + add;
+      // opaque to the optimiser: the FMAs cannot be folded away, and the chains stay in registers
+      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
+      __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+    }
+    const auto e = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(e - t).count();
+    // best window: another process on the core only lowers a window, never raises it
+    if (dt > 0) best = std::max(best, FLOPS / dt / 1e9);
+    if (std::chrono::duration<double>(e - t0).count() >= seconds) break;
+  }
+  volatile float keep = hsum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+  (void)keep;
+  return best;
 }
 
 void Kernel::dispose() {

@@ -52,6 +52,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
+  /** One core's peak vector-FMA throughput in GFLOP/s, best window over `seconds` (benchmarks). */
+  peakGflops?: (seconds?: number) => number;
 }
 
 /** The folder holding bopt's package.json (works from src/ under tsx and from dist/ after tsc). */
