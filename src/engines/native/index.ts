@@ -52,6 +52,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
+  /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
+  fmaPeak(seconds: number): { gflops: number; isa: string };
 }
 
 /** The folder holding bopt's package.json (works from src/ under tsx and from dist/ after tsc). */
