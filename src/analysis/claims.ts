@@ -4,7 +4,8 @@
  * logistic-regression sweeps) and `bopt report`.
  */
 import type { CurveRow } from './data.js';
-import { AGAINST, collapseScore, mean, ols, pearson, sd, type RunRow, type SweepFit } from './fit.js';
+import { collapseScore, mean, ols, pearson, sd, type RunRow, type SweepFit } from './fit.js';
+import { AGAINST } from './swept.js';
 
 export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
 
@@ -67,17 +68,6 @@ export function evidencePoints(rows: readonly RunRow[]): EvidencePoint[] {
     });
   }
   return out.sort((a, b) => a.dataset.localeCompare(b.dataset) || a.labels.localeCompare(b.labels) || a.l2 - b.l2);
-}
-
-function seriesOf(points: readonly EvidencePoint[]): Map<string, EvidencePoint[]> {
-  const m = new Map<string, EvidencePoint[]>();
-  for (const p of points) {
-    const k = `${p.dataset}, ${p.labels} labels`;
-    let l = m.get(k);
-    if (!l) m.set(k, (l = []));
-    l.push(p);
-  }
-  return m;
 }
 
 const f3 = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : 'n/a');
@@ -218,10 +208,10 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
 
 /** Log-log slope of the best grid B against the swept variable (no parabola). */
 export function gridExponent(fit: SweepFit): number {
-  if (!fit.groupParam) return NaN;
-  const x = AGAINST[fit.groupParam].x;
+  const swept = fit.groupParam;
+  if (!swept) return NaN;
   return ols(
-    fit.groups.map((g) => Math.log(x(g))),
+    fit.groups.map((g) => Math.log(AGAINST[swept].x(g[swept]))),
     fit.groups.map((g) => Math.log(g.bOptGrid)),
   ).b;
 }

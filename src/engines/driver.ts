@@ -3,7 +3,7 @@
  * cadence and divergence detection live here; an engine only supplies the kernel (types.ts). Two
  * engines given the same TrainConfig therefore see the same initial weights and the same batches.
  *
- * Protocol (as in ../../shared/bench/torch_ref.py):
+ * Protocol (the PyTorch reference timed by `npm run bench` follows the same):
  *  - batches: for B < n_train, B indices drawn uniformly WITH replacement (stream 'batches');
  *    for B ≥ n_train, the whole training set in order (full-batch gradient descent).
  *  - curve: when eval_every > 0, a point at step 0 (the initial weights), every eval_every steps and
@@ -16,7 +16,7 @@
  *    stepsDone counts the step that diverged.
  *  - wallMs: the whole task, data loading and evaluations included.
  */
-import { applyLogregEvidence } from '../analysis/evidence.js';
+import { applyLogregEvidence } from './evidence.js';
 import type { TrainConfig } from './config.js';
 import { loadTaskData } from './data/index.js';
 import { initParameters } from './init.js';
@@ -146,7 +146,7 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
       wallMs: performance.now() - t0,
       curve,
     };
-    // Bayesian evidence of logistic regression at the minimum of its cost (src/analysis/evidence.ts).
+    // Bayesian evidence of logistic regression at the minimum of its cost (src/engines/evidence.ts).
     if (cfg.model === 'logreg') {
       applyLogregEvidence(cfg, prep.train, test, result);
       result.wallMs = performance.now() - t0;
