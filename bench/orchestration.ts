@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { defaultEngine } from '../src/engines/registry.js';
 import { PiscinaRunner } from '../src/pool/piscina-runner.js';
 import { Coordinator } from '../src/scheduler/coordinator.js';
-import { parseSweep } from '../src/spec/index.js';
+import { parseSweep } from '../src/sweep/index.js';
 import { SweepStore } from '../src/storage/store.js';
 import { tempDir } from '../test/helpers/fixtures.js';
 

@@ -4,7 +4,8 @@
  * logistic-regression sweeps) and `bopt report`.
  */
 import type { CurveRow } from './data.js';
-import { AGAINST, collapseScore, mean, ols, pearson, sd, type RunRow, type SweepFit } from './fit.js';
+import { collapseScore, mean, ols, pearson, sd, type RunRow, type SweepFit } from './fit.js';
+import { AGAINST } from './swept.js';
 
 export type Verdict = 'holds' | 'does not hold' | 'inconclusive';
 
@@ -218,10 +219,10 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
 
 /** Log-log slope of the best grid B against the swept variable (no parabola). */
 export function gridExponent(fit: SweepFit): number {
-  if (!fit.groupParam) return NaN;
-  const x = AGAINST[fit.groupParam].x;
+  const swept = fit.groupParam;
+  if (!swept) return NaN;
   return ols(
-    fit.groups.map((g) => Math.log(x(g))),
+    fit.groups.map((g) => Math.log(AGAINST[swept].x(g[swept]))),
     fit.groups.map((g) => Math.log(g.bOptGrid)),
   ).b;
 }

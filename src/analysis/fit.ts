@@ -14,6 +14,8 @@
  *    log-log exponent (OLS slope of ln B_opt on ln x; theory 1) with a t interval and a bootstrap
  *    interval (replicate r of every group together). g_opt = eps (N/B_opt − 1)/(1 − m) per group.
  */
+import { AGAINST, SWEPT_VARIABLES, type SweptVariable } from './swept.js';
+
 export interface RunRow {
   task_key?: string;
   lr: number;
@@ -35,16 +37,6 @@ export interface RunRow {
   log_evidence?: number | null;
   log_evidence_per_example?: number | null;
 }
-
-export type GroupParam = 'lr' | 'n_train' | 'momentum';
-export const GROUP_PARAMS: readonly GroupParam[] = ['lr', 'n_train', 'momentum'];
-
-/** What B_opt is fitted against, for each grouping. */
-export const AGAINST: Record<GroupParam, { name: string; x: (g: GroupKey) => number }> = {
-  lr: { name: 'eps', x: (g) => g.lr },
-  n_train: { name: 'N', x: (g) => g.n_train },
-  momentum: { name: '1/(1-m)', x: (g) => 1 / (1 - g.momentum) },
-};
 
 export interface GroupKey {
   lr: number;
@@ -119,7 +111,7 @@ export interface LineFit {
 }
 
 export interface SweepFit {
-  groupParam: GroupParam | null;
+  groupParam: SweptVariable | null;
   groups: GroupFit[];
   line: LineFit | null;
   /** g_opt across groups: mean and coefficient of variation (theory: constant). */
@@ -437,18 +429,18 @@ export function fitGroup(
 // Across groups
 
 /** The parameter (among lr, n_train, momentum) that takes several values; null if none. */
-export function sweptParameter(rows: readonly RunRow[]): GroupParam | null {
-  const varying = GROUP_PARAMS.filter((p) => new Set(rows.map((r) => r[p])).size > 1);
+export function sweptParameter(rows: readonly RunRow[]): SweptVariable | null {
+  const varying = SWEPT_VARIABLES.filter((p) => new Set(rows.map((r) => r[p])).size > 1);
   if (varying.length > 1) {
     throw new Error(`more than one of lr, n_train, momentum varies (${varying.join(', ')}): fit one at a time`);
   }
   return varying[0] ?? null;
 }
 
-export function fitLine(groupParam: GroupParam, groups: readonly GroupFit[]): LineFit | null {
+export function fitLine(groupParam: SweptVariable, groups: readonly GroupFit[]): LineFit | null {
   const usable = groups.filter((g) => g.bOpt > 0);
   if (usable.length < 2) return null;
-  const xs = usable.map((g) => AGAINST[groupParam].x(g));
+  const xs = usable.map((g) => AGAINST[groupParam].x(g[groupParam]));
   const ys = usable.map((g) => g.bOpt);
   let sxy = 0,
     sxx = 0;

@@ -8,6 +8,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CurveRow } from './data.js';
 import { evidencePoints, isLogregSweep } from './claims.js';
 import { noiseScale, type RunRow, type SweepFit } from './fit.js';
+import { AGAINST } from './swept.js';
 
 export const PLOT_KINDS = ['accuracy', 'bopt', 'curves', 'collapse', 'evidence', 'logreg-accuracy'] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
@@ -77,8 +78,8 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
     case 'bopt': {
       const fit = need(input.fit, kind);
       const line = need(fit.line, kind);
-      const xOf = (g: SweepFit['groups'][number]): number =>
-        fit.groupParam === 'lr' ? g.lr : fit.groupParam === 'n_train' ? g.n_train : 1 / (1 - g.momentum);
+      const swept = need(fit.groupParam, kind);
+      const xOf = (g: SweepFit['groups'][number]): number => AGAINST[swept].x(g[swept]);
       const pts = fit.groups.map((g) => ({
         x: xOf(g),
         bopt: g.bOpt,

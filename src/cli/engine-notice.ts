@@ -1,5 +1,5 @@
 import { engineUnavailableReason } from '../engines/registry.js';
-import type { LoadedSweep } from '../spec/types.js';
+import type { LoadedSweep } from '../sweep/types.js';
 
 /** One clear line when tasks fall back to the reference engine because the native addon is not built. */
 export function engineNotice(sweep: LoadedSweep): string | null {

@@ -4,11 +4,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { BoptError } from '../errors.js';
+import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
-import { boptVersion } from './version.js';
-import { workerCommand, type WorkerCommandOptions } from '../queue/queue-worker.js';
+import { boptVersion } from '../version.js';
+import { workerCommand, type WorkerCommandOptions } from './commands/worker.js';
 
 const program = new Command();
 program
@@ -22,8 +23,8 @@ const dbOption = (): Option => new Option('--db <file>', 'SQLite database (defau
 const positiveInt =
   (name: string) =>
   (value: string): number => {
-    const n = parseIntOption(name)(value);
-    if (n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
     return n;
   };
 
@@ -87,7 +88,7 @@ program
   .option('--interval <ms>', 'poll period', positiveInt('--interval'), 500)
   .option('--no-ui', 'plain progress lines instead of the live terminal UI')
   .action(async (name: string | undefined, options: { db?: string; ui: boolean; interval: number }) => {
-    const { watchCommand } = await import('../ui/watch.js');
+    const { watchCommand } = await import('./commands/watch.js');
     exitCode = await watchCommand(name, options);
   });
 
@@ -168,7 +169,9 @@ program
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
-  } catch (e) {
+  } catch (caught) {
+    // A damaged file or a lock met deep inside a command is still the user's environment, not a bug.
+    const e = isDatabaseError(caught) ? escapedDatabaseError(caught) : caught;
     if (e instanceof CommanderError) {
       // Commander already printed its one-line message (or the help/version text).
       process.exitCode = e.exitCode === 0 ? 0 : 2;

@@ -16,7 +16,7 @@
  *    stepsDone counts the step that diverged.
  *  - wallMs: the whole task, data loading and evaluations included.
  */
-import { applyLogregEvidence } from '../analysis/evidence.js';
+import { applyLogregEvidence } from './evidence.js';
 import type { TrainConfig } from './config.js';
 import { loadTaskData } from './data/index.js';
 import { initParameters } from './init.js';
@@ -146,7 +146,7 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
       wallMs: performance.now() - t0,
       curve,
     };
-    // Bayesian evidence of logistic regression at the minimum of its cost (src/analysis/evidence.ts).
+    // Bayesian evidence of logistic regression at the minimum of its cost (src/engines/evidence.ts).
     if (cfg.model === 'logreg') {
       applyLogregEvidence(cfg, prep.train, test, result);
       result.wallMs = performance.now() - t0;

@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { Queue, QueueEvents, type Job, type JobState as BullState } from 'bullmq';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } from '../pool/protocol.js';
-import { boptVersion as currentBoptVersion } from '../cli/version.js';
+import { boptVersion as currentBoptVersion } from '../version.js';
 import { BoptError } from '../errors.js';
 import type { SweepStore } from '../storage/store.js';
 import {

@@ -5,12 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { BoptError } from '../errors.js';
-import type { JobProgress, TaskRunner } from '../pool/protocol.js';
-import type { LoadedSweep } from '../spec/types.js';
-import type { SweepStore, TaskRecord } from '../storage/store.js';
-import type { StateCounts, SweepEvent } from './events.js';
+import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
+import type { LoadedSweep } from '../sweep/types.js';
+import { describeProblem, isTransientWriteError } from '../storage/problems.js';
+import type { StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
+import type { SweepEvent } from './events.js';
 
 export interface CoordinatorOptions {
   store: SweepStore;
@@ -30,7 +32,15 @@ export interface CoordinatorOptions {
   progressPublishMs?: number;
   /** Engine label for the header (the sweep may mix engines). */
   engineLabel?: string;
+  /**
+   * How long a database write that fails on a lock held elsewhere or a full disk is retried (with
+   * backoff) before the run stops. Default 120 s.
+   */
+  storeRetryMs?: number;
 }
+
+/** Exit code of a run stopped because its database stayed unwritable. */
+export const EXIT_DATABASE_UNWRITABLE = 4;
 
 export interface RunSummary {
   sweep: string;
@@ -45,7 +55,7 @@ export interface RunSummary {
 
 interface LiveTask {
   key: string;
-  worker: number;
+  lane: number;
   progress: JobProgress | null;
 }
 
@@ -106,9 +116,8 @@ export class Coordinator {
     const { store, sweep, runner } = this.options;
     const started = Date.now();
     const ttl = this.options.leaseTtlMs ?? 15_000;
-    const { sweepId } = store.registerSweep(sweep, this.options.codeVersion);
+    const { sweepId } = store.registerAndLease(sweep, this.options.codeVersion, this.holder, ttl);
     this.sweepId = sweepId;
-    store.acquireLease(sweepId, sweep.name, this.holder, ttl);
     const timers: NodeJS.Timeout[] = [];
     try {
       store.reclaimOrphans(sweepId);
@@ -127,7 +136,14 @@ export class Coordinator {
 
       timers.push(
         setInterval(() => {
-          if (!store.renewLease(sweepId, this.holder, ttl)) {
+          let renewed: boolean;
+          try {
+            renewed = store.renewLease(sweepId, this.holder, ttl);
+          } catch (e) {
+            if (isTransientWriteError(e)) return; // the next heartbeat tries again
+            throw e;
+          }
+          if (!renewed) {
             this.fatal = new BoptError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`, 3);
             this.interrupt();
           }
@@ -140,9 +156,14 @@ export class Coordinator {
       await this.queue.onIdle();
     } finally {
       for (const t of timers) clearInterval(t);
-      // Whatever is still marked running under this holder (an interrupt) goes back to pending.
-      store.releaseAll(this.holder);
-      store.releaseLease(sweepId, this.holder);
+      // Whatever is still marked running under this holder (an interrupt) goes back to pending. When
+      // the database is unwritable that fails too; the next run reclaims them (this lease is dead).
+      try {
+        store.releaseAll(this.holder);
+        store.releaseLease(sweepId, this.holder);
+      } catch (e) {
+        if (!isTransientWriteError(e) || !this.fatal) throw e;
+      }
     }
     const after = store.counts(sweepId);
     const counts = pickCounts(after);
@@ -165,49 +186,98 @@ export class Coordinator {
     void this.queue.add(() => this.execute(task), { priority: task.attempts > 0 ? 1 : 0 });
   }
 
+  /**
+   * A database write that must not be lost: while it fails on a lock held by another connection or a
+   * full disk, wait (backoff up to 5 s) and retry, telling the user what blocks it. Once `storeRetryMs`
+   * is spent the run stops with one line; the work it could not record returns to pending on resume.
+   */
+  private async durableWrite<T>(write: () => T): Promise<T> {
+    const budget = this.options.storeRetryMs ?? 120_000;
+    const started = Date.now();
+    let lastNotice = -Infinity;
+    for (let attempt = 0; ; attempt++) {
+      if (this.fatal) throw this.fatal;
+      try {
+        return write();
+      } catch (e) {
+        if (!isTransientWriteError(e)) throw e;
+        const waitedMs = Date.now() - started;
+        const problem = `${this.options.store.path} is ${describeProblem(e).replace(/^the disk is full$/, 'on a full disk')}`;
+        if (waitedMs >= budget) {
+          this.fatal ??= new BoptError(
+            `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping. ` +
+              `Unrecorded tasks return to pending: bopt resume ${this.options.sweep.name}`,
+            EXIT_DATABASE_UNWRITABLE,
+          );
+          this.interrupt();
+          throw this.fatal;
+        }
+        const retryInMs = Math.min(5_000, 50 * 2 ** attempt, Math.max(1, budget - waitedMs));
+        if (Date.now() - lastNotice >= 10_000) {
+          lastNotice = Date.now();
+          this.emit({ type: 'store-blocked', problem, waitedMs, retryInMs });
+        }
+        await sleep(retryInMs);
+      }
+    }
+  }
+
   private async execute(task: TaskRecord): Promise<void> {
     if (this.interrupted) return;
     const { store, runner } = this.options;
-    const claim = store.claimTask(task.key, this.holder);
+    let claim: { attempts: number } | null;
+    try {
+      claim = await this.durableWrite(() => store.claimTask(task.key, this.holder));
+    } catch (e) {
+      if (e === this.fatal) return;
+      throw e;
+    }
     if (!claim) return; // done meanwhile by another sweep's coordinator sharing this task
     const lane = this.freeLanes.pop() ?? 0;
-    const liveTask: LiveTask = { key: task.key, worker: lane, progress: null };
+    const liveTask: LiveTask = { key: task.key, lane, progress: null };
     this.live.set(task.key, liveTask);
     this.emit({
       type: 'task-start',
       key: task.key,
       params: task.params,
-      worker: lane,
+      lane,
       attempt: claim.attempts + 1,
       cost: task.cost,
     });
     try {
-      const outcome = await runner.run(
-        { key: task.key, params: task.params, attempt: claim.attempts },
-        {
-          signal: this.abort.signal,
-          onProgress: (p) => {
-            liveTask.progress = p;
-            if (p.step > 0)
-              this.emit({
-                type: 'task-progress',
-                key: p.key,
-                worker: lane,
-                step: p.step,
-                totalSteps: p.totalSteps,
-                loss: p.loss,
-              });
+      let outcome: JobOutcome;
+      try {
+        outcome = await runner.run(
+          { key: task.key, params: task.params, attempt: claim.attempts },
+          {
+            signal: this.abort.signal,
+            onProgress: (p) => {
+              liveTask.progress = p;
+              if (p.step > 0)
+                this.emit({
+                  type: 'task-progress',
+                  key: p.key,
+                  lane,
+                  step: p.step,
+                  totalSteps: p.totalSteps,
+                  loss: p.loss,
+                });
+            },
           },
-        },
-      );
-      store.completeTask(task.key, outcome.result, outcome.worker);
+        );
+      } catch (e) {
+        await this.settleFailure(task, claim.attempts, lane, e);
+        return;
+      }
+      // A finished result is never turned into a failed attempt by a busy database: it is retried.
+      await this.durableWrite(() => store.completeTask(task.key, outcome.result, outcome.worker));
       this.trained++;
       const r = outcome.result;
       this.emit({
         type: 'task-done',
         key: task.key,
         params: task.params,
-        worker: lane,
+        lane,
         cost: task.cost,
         testAccuracy: r.testAccuracy,
         trainAccuracy: r.trainAccuracy,
@@ -215,30 +285,30 @@ export class Coordinator {
         wallMs: r.wallMs,
       });
     } catch (e) {
-      if (this.interrupted) {
-        store.releaseTask(task.key, this.holder);
-      } else {
-        const message = oneLine(e);
-        const attempts = claim.attempts + 1;
-        const final = attempts > this.retries;
-        store.recordFailure(task.key, this.holder, `lane-${lane}`, message, final);
-        if (final) {
-          this.emit({
-            type: 'task-failed',
-            key: task.key,
-            params: task.params,
-            worker: lane,
-            attempts,
-            error: message,
-          });
-        } else {
-          this.emit({ type: 'task-retry', key: task.key, worker: lane, attempt: attempts, error: message });
-          this.enqueue({ ...task, attempts });
-        }
-      }
+      // The database stayed unwritable: the run stops with that one error (see durableWrite).
+      if (e !== this.fatal) throw e;
     } finally {
       this.live.delete(task.key);
       this.freeLanes.push(lane);
+    }
+  }
+
+  /** The runner threw: interrupted (back to pending), a retry, or failed for good. */
+  private async settleFailure(task: TaskRecord, attemptsBefore: number, lane: number, e: unknown): Promise<void> {
+    const { store } = this.options;
+    if (this.interrupted) {
+      await this.durableWrite(() => store.releaseTask(task.key, this.holder));
+      return;
+    }
+    const message = oneLine(e);
+    const attempts = attemptsBefore + 1;
+    const final = attempts > this.retries;
+    await this.durableWrite(() => store.recordFailure(task.key, this.holder, `lane-${lane}`, message, final));
+    if (final) {
+      this.emit({ type: 'task-failed', key: task.key, params: task.params, lane, attempts, error: message });
+    } else {
+      this.emit({ type: 'task-retry', key: task.key, lane, attempt: attempts, error: message });
+      this.enqueue({ ...task, attempts });
     }
   }
 
@@ -248,13 +318,17 @@ export class Coordinator {
       if (t.progress)
         rows.push({
           key: t.key,
-          worker: t.worker,
+          lane: t.lane,
           step: t.progress.step,
           totalSteps: t.progress.totalSteps,
           loss: t.progress.loss,
         });
     }
-    this.options.store.publishProgress(this.holder, rows);
+    try {
+      this.options.store.publishProgress(this.holder, rows);
+    } catch (e) {
+      if (!isTransientWriteError(e)) throw e; // progress for `bopt watch` only: the next tick publishes again
+    }
   }
 }
 

@@ -3,13 +3,7 @@
  * is a plain serialisable object, so the same stream can be forwarded between processes.
  */
 import type { TrainConfig } from '../engines/config.js';
-
-export interface StateCounts {
-  pending: number;
-  running: number;
-  done: number;
-  failed: number;
-}
+import type { StateCounts } from '../storage/store.js';
 
 export type SweepEvent =
   | {
@@ -23,22 +17,24 @@ export type SweepEvent =
       remainingCost: number;
       totalCost: number;
     }
-  | { type: 'task-start'; key: string; params: TrainConfig; worker: number; attempt: number; cost: number }
-  | { type: 'task-progress'; key: string; worker: number; step: number; totalSteps: number; loss: number }
+  | { type: 'task-start'; key: string; params: TrainConfig; lane: number; attempt: number; cost: number }
+  | { type: 'task-progress'; key: string; lane: number; step: number; totalSteps: number; loss: number }
   | {
       type: 'task-done';
       key: string;
       params: TrainConfig;
-      worker: number;
+      lane: number;
       cost: number;
       testAccuracy: number;
       trainAccuracy: number;
       diverged: boolean;
       wallMs: number;
     }
-  | { type: 'task-retry'; key: string; worker: number; attempt: number; error: string }
-  | { type: 'task-failed'; key: string; params: TrainConfig; worker: number; attempts: number; error: string }
+  | { type: 'task-retry'; key: string; lane: number; attempt: number; error: string }
+  | { type: 'task-failed'; key: string; params: TrainConfig; lane: number; attempts: number; error: string }
   | { type: 'paused'; paused: boolean }
+  /** A database write (a result, a state change) is waiting on a lock or a full disk and will be retried. */
+  | { type: 'store-blocked'; problem: string; waitedMs: number; retryInMs: number }
   | { type: 'sweep-end'; counts: StateCounts; reason: 'complete' | 'interrupted'; wallMs: number };
 
 export type SweepEventType = SweepEvent['type'];

@@ -18,21 +18,28 @@ export function listMigrations(dir: string = MIGRATIONS_DIR()): Migration[] {
 }
 
 /**
- * Apply every migration newer than PRAGMA user_version, each in its own transaction, so a database
- * is always at some exact schema version. Returns the versions applied.
+ * Apply every migration newer than PRAGMA user_version in one write transaction, so a database is
+ * always at some exact schema version. The version is read again under the write lock (BEGIN
+ * IMMEDIATE): two processes creating one database at once apply each migration once. Returns the
+ * versions applied.
  */
 export function migrate(db: Database.Database, dir?: string): number[] {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const applied: number[] = [];
-  for (const m of listMigrations(dir)) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
-    applied.push(m.version);
-  }
-  return applied;
+  const migrations = listMigrations(dir);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if ((db.pragma('user_version', { simple: true }) as number) >= latest) return [];
+  return db
+    .transaction((): number[] => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      const applied: number[] = [];
+      for (const m of migrations) {
+        if (m.version <= current) continue;
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+        applied.push(m.version);
+      }
+      return applied;
+    })
+    .immediate();
 }
 
 export function latestSchemaVersion(dir?: string): number {

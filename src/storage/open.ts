@@ -3,28 +3,78 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BoptError } from '../errors.js';
 import { latestSchemaVersion, migrate } from './migrate.js';
+import { databaseError, isBusy, noteOpened } from './problems.js';
+
+export interface OpenOptions {
+  /** How long one statement waits for a lock another connection holds. Default 5 s. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Refuse a database this bopt must not touch: one of a newer schema, or another application's
+ * (tables but no bopt schema version). Reading the schema also surfaces a file that is not SQLite.
+ */
+function checkIdentity(db: Database.Database, path: string, allowEmpty: boolean): void {
+  // One statement, so one snapshot: another process may be creating the schema at this very moment.
+  const { version, objects } = db
+    .prepare(
+      'SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_master) AS objects',
+    )
+    .get() as { version: number; objects: number };
+  if (version > latestSchemaVersion())
+    throw new BoptError(
+      `database ${path} has schema v${version}, newer than this bopt understands (v${latestSchemaVersion()}): upgrade bopt`,
+    );
+  if (version === 0 && (objects > 0 || !allowEmpty))
+    throw new BoptError(
+      objects > 0
+        ? `database ${path} is not a bopt database (it has tables of another application); pass another --db`
+        : `database ${path} is not a bopt database (no schema)`,
+    );
+}
 
 /** Open (creating if needed) a database for writing: WAL, foreign keys, schema migrated. */
-export function openWritable(path: string): Database.Database {
-  mkdirSync(dirname(path), { recursive: true });
+export function openWritable(path: string, options: OpenOptions = {}): Database.Database {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw databaseError(path, e);
+  }
   let db: Database.Database;
   try {
     db = new Database(path);
   } catch (e) {
-    throw new BoptError(`cannot open database ${path}: ${(e as Error).message}`);
+    throw databaseError(path, e);
   }
-  try {
-    db.pragma('journal_mode = WAL');
-    // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the last commits).
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db);
-  } catch (e) {
-    db.close();
-    throw new BoptError(`cannot use database ${path}: ${(e as Error).message}`);
+  noteOpened(path);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // Switching a new file to WAL takes an exclusive lock for which SQLite does not wait (it answers
+  // SQLITE_BUSY at once while another process is creating the same database): retry that briefly.
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      prepareWritable(db, path, busyTimeoutMs);
+      return db;
+    } catch (e) {
+      if (isBusy(e) && Date.now() < deadline) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(10 * attempt, 200));
+        continue;
+      }
+      db.close();
+      throw databaseError(path, e);
+    }
   }
-  return db;
+}
+
+function prepareWritable(db: Database.Database, path: string, busyTimeoutMs: number): void {
+  // First, so that every later statement waits for a lock rather than failing at once.
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  checkIdentity(db, path, true);
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the last commits).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
 }
 
 /** Open an existing database read-only: writes through it fail in SQLite itself. */
@@ -35,20 +85,16 @@ export function openReadOnly(path: string): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
   } catch (e) {
-    throw new BoptError(`cannot open database ${path}: ${(e as Error).message}`);
+    throw databaseError(path, e);
   }
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === 0) {
+  noteOpened(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    checkIdentity(db, path, false);
+  } catch (e) {
     db.close();
-    throw new BoptError(`${path} is not a bopt database (no schema)`);
-  }
-  if (version > latestSchemaVersion()) {
-    db.close();
-    throw new BoptError(
-      `${path} has schema v${version}, newer than this bopt understands (v${latestSchemaVersion()}): upgrade bopt`,
-    );
+    throw databaseError(path, e);
   }
   return db;
 }

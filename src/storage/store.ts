@@ -9,11 +9,18 @@ import { parseTrainConfig, type TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { BoptError } from '../errors.js';
-import type { StateCounts } from '../scheduler/events.js';
-import type { LoadedSweep } from '../spec/types.js';
-import { openWritable } from './open.js';
+import type { LoadedSweep } from '../sweep/types.js';
+import { openWritable, type OpenOptions } from './open.js';
 
 export type TaskState = 'pending' | 'running' | 'done' | 'failed';
+
+/** Tasks of a sweep in each state. */
+export interface StateCounts {
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+}
 
 export interface SweepRecord {
   id: number;
@@ -59,7 +66,8 @@ export interface RegisterOutcome {
 
 export interface ProgressRow {
   key: string;
-  worker: number;
+  /** The coordinator's lane (0 … lanes - 1), stored in progress.worker. */
+  lane: number;
   step: number;
   totalSteps: number;
   loss: number;
@@ -205,8 +213,24 @@ export class SweepStore {
     };
   }
 
-  static open(path: string): SweepStore {
-    return new SweepStore(openWritable(path), path);
+  static open(path: string, options: OpenOptions = {}): SweepStore {
+    return new SweepStore(openWritable(path, options), path);
+  }
+
+  /**
+   * Register a sweep and take its lease in one write transaction, the lease checked first: a run
+   * refused because the sweep is live elsewhere writes nothing (neither spec nor tasks).
+   */
+  registerAndLease(sweep: LoadedSweep, codeVersion: string, holder: string, ttlMs: number): RegisterOutcome {
+    return this.db
+      .transaction((): RegisterOutcome => {
+        const existing = this.getSweep(sweep.name);
+        if (existing) this.acquireLease(existing.id, sweep.name, holder, ttlMs);
+        const outcome = this.registerSweep(sweep, codeVersion);
+        this.acquireLease(outcome.sweepId, sweep.name, holder, ttlMs);
+        return outcome;
+      })
+      .immediate();
   }
 
   close(): void {
@@ -453,7 +477,7 @@ export class SweepStore {
     if (rows.length === 0) return;
     this.db.transaction(() => {
       for (const r of rows)
-        this.stmt.upsertProgress.run(r.key, holder, r.worker, r.step, r.totalSteps, finiteOrNull(r.loss), now);
+        this.stmt.upsertProgress.run(r.key, holder, r.lane, r.step, r.totalSteps, finiteOrNull(r.loss), now);
     })();
   }
 

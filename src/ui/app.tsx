@@ -8,6 +8,7 @@
  */
 import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useState, type ReactNode } from 'react';
+import { SYMBOL } from '../analysis/swept.js';
 import { drawChart, symbolOf, type ChartLine } from './chart.js';
 import { compactNumber, formatDuration, formatParams, progressBar } from './format.js';
 import { fitText } from './fit-text.js';
@@ -295,7 +296,7 @@ function chartLine(line: ChartLine, ctx: Ctx, key: string): ReactNode {
 function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: boolean): ReactNode[] {
   if (budget <= 0) return [];
   const c = (i: number) => (ctx.color ? GROUP_COLORS[i % GROUP_COLORS.length] : undefined);
-  const title = `test accuracy vs log B${science.variable ? ` by ${science.variable === 'lr' ? 'eps' : science.variable === 'n_train' ? 'N' : 'm'}` : ''} · ${science.runs} results`;
+  const title = `test accuracy vs log B${science.variable ? ` by ${SYMBOL[science.variable]}` : ''} · ${science.runs} results`;
   const out: ReactNode[] = [
     <Line key="stitle" bold={ctx.color}>
       {title}

@@ -58,6 +58,11 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
       case 'task-failed':
         write(`failed: task ${e.key.slice(0, 12)} after ${e.attempts} attempts: ${e.error}`);
         return;
+      case 'store-blocked':
+        write(
+          `waiting: database ${e.problem}; the write is kept and retried in ${formatDuration(e.retryInMs)} (blocked for ${formatDuration(e.waitedMs)})`,
+        );
+        return;
       case 'paused':
         write(e.paused ? 'paused: dispatch stopped, running tasks continue' : 'resumed');
         return;

@@ -5,10 +5,9 @@
  *
  * Adding a result is O(1); summarize() is O(cells) and runs at render time only.
  */
-import { AGAINST, ols } from '../analysis/fit.js';
+import { ols } from '../analysis/fit.js';
+import { AGAINST, SWEPT_VARIABLES, SYMBOL, type SweptVariable } from '../analysis/swept.js';
 import { compactNumber } from './format.js';
-
-export type SweptVariable = 'lr' | 'n_train' | 'momentum';
 
 export interface GroupParams {
   lr: number;
@@ -67,14 +66,6 @@ interface Cell {
   count: number;
 }
 
-const VARIABLES: SweptVariable[] = ['lr', 'n_train', 'momentum'];
-const LABEL: Record<SweptVariable, string> = { lr: 'eps', n_train: 'N', momentum: 'm' };
-
-/** The regressor of the fit for a group value. */
-export function fitX(variable: SweptVariable, value: number): number {
-  return variable === 'momentum' ? 1 / (1 - value) : value;
-}
-
 export class ScienceAccumulator {
   private readonly distinct: Record<SweptVariable, Set<number>> = {
     lr: new Set(),
@@ -109,7 +100,7 @@ export class ScienceAccumulator {
   /** The swept variable: of lr, n_train and momentum, the one with the most distinct values (> 1). */
   variable(): SweptVariable | null {
     let best: SweptVariable | null = null;
-    for (const v of VARIABLES) {
+    for (const v of SWEPT_VARIABLES) {
       const n = this.distinct[v].size;
       if (n > 1 && (best === null || n > this.distinct[best].size)) best = v;
     }
@@ -138,7 +129,7 @@ export class ScienceAccumulator {
       for (const p of points) if (p.meanAccuracy > best.meanAccuracy) best = p;
       groups.push({
         value,
-        label: variable === null || value === null ? 'all' : `${LABEL[variable]}=${compactNumber(value)}`,
+        label: variable === null || value === null ? 'all' : `${SYMBOL[variable]}=${compactNumber(value)}`,
         points,
         bOpt: best.batchSize,
         bestAccuracy: best.meanAccuracy,
@@ -152,7 +143,7 @@ export class ScienceAccumulator {
 
 /** Least-squares B_opt = k * x through the origin, its R², and the log-log exponent. */
 export function fitBOpt(variable: SweptVariable, groups: ScienceGroup[]): ScienceFit | null {
-  const pts = groups.filter((g) => g.value !== null).map((g) => ({ x: fitX(variable, g.value!), y: g.bOpt }));
+  const pts = groups.filter((g) => g.value !== null).map((g) => ({ x: AGAINST[variable].x(g.value!), y: g.bOpt }));
   if (pts.length < 2) return null;
   let sxy = 0;
   let sxx = 0;

@@ -7,7 +7,8 @@
  * `bopt watch` builds the same ViewModel from the database (see watch.ts).
  */
 import type { TrainConfig } from '../engines/config.js';
-import type { StateCounts, SweepEvent } from '../scheduler/events.js';
+import type { SweepEvent } from '../scheduler/events.js';
+import type { StateCounts } from '../storage/store.js';
 import { ScienceAccumulator, type ScienceView } from './science.js';
 
 export const MAX_FAILURES = 20;
@@ -152,8 +153,8 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
     case 'task-start': {
       state.counts.pending = Math.max(0, state.counts.pending - 1);
       state.counts.running++;
-      state.lanes.set(e.worker, {
-        lane: e.worker,
+      state.lanes.set(e.lane, {
+        lane: e.lane,
         key: e.key,
         params: e.params,
         attempt: e.attempt,
@@ -167,7 +168,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       return;
     }
     case 'task-progress': {
-      const r = state.lanes.get(e.worker);
+      const r = state.lanes.get(e.lane);
       if (!r || r.key !== e.key) return;
       r.step = e.step;
       r.totalSteps = e.totalSteps;
@@ -178,7 +179,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       return;
     }
     case 'task-done':
-      release(state, e.worker, e.key);
+      release(state, e.lane, e.key);
       state.counts.running = Math.max(0, state.counts.running - 1);
       state.counts.done++;
       state.trained++;
@@ -186,7 +187,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       state.science.add(e.params, e.testAccuracy);
       return;
     case 'task-retry': {
-      const r = release(state, e.worker, e.key);
+      const r = release(state, e.lane, e.key);
       state.counts.running = Math.max(0, state.counts.running - 1);
       state.counts.pending++;
       state.retries++;
@@ -201,7 +202,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       return;
     }
     case 'task-failed': {
-      const r = release(state, e.worker, e.key);
+      const r = release(state, e.lane, e.key);
       state.counts.running = Math.max(0, state.counts.running - 1);
       state.counts.failed++;
       state.dropped += r?.cost ?? 0;

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { stream } from '../../src/engines/rng.js';
 import type { Dataset, TrainResult } from '../../src/engines/types.js';
-import { estimateCost } from '../../src/scheduler/cost.js';
-import type { LoadedSweep } from '../../src/spec/types.js';
+import { estimateCost } from '../../src/sweep/cost.js';
+import type { LoadedSweep } from '../../src/sweep/types.js';
 
 /** A temporary folder removed by the returned cleanup. */
 export function tempDir(prefix = 'bopt-test-'): { dir: string; cleanup: () => void } {

@@ -13,7 +13,7 @@ import type { SweepEvent } from '../../src/scheduler/events.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
 import { bullmqOptions, parseQueueUrl } from '../../src/queue/connection.js';
-import { boptVersion } from '../../src/cli/version.js';
+import { boptVersion } from '../../src/version.js';
 import {
   boptAsync,
   countOf,

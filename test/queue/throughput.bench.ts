@@ -13,7 +13,7 @@ import { SweepStore } from '../../src/storage/store.js';
 import { PiscinaRunner } from '../../src/pool/piscina-runner.js';
 import type { TaskRunner } from '../../src/pool/protocol.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
-import { boptVersion } from '../../src/cli/version.js';
+import { boptVersion } from '../../src/version.js';
 import { boptAsync, exited, tempDir, tinySweep } from '../helpers/index.js';
 import { startRedis } from '../helpers/redis.js';
 import { setTimeout as sleep } from 'node:timers/promises';

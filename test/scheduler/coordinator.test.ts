@@ -49,7 +49,7 @@ test('runs every task once, longest first, and emits a consistent event stream',
     assert.equal(events[0]!.type, 'sweep-start');
     assert.equal(events.at(-1)!.type, 'sweep-end');
     assert.equal(events.filter((e) => e.type === 'task-done').length, 5);
-    const lanes = new Set(events.flatMap((e) => (e.type === 'task-start' ? [e.worker] : [])));
+    const lanes = new Set(events.flatMap((e) => (e.type === 'task-start' ? [e.lane] : [])));
     assert.deepEqual([...lanes].sort(), [0, 1]);
     // Running it again trains nothing.
     const again = await new Coordinator({ store, sweep, runner: new FakeRunner(2), codeVersion: 't' }).run();

@@ -110,17 +110,17 @@ test('mountLiveUi draws at most ~5 frames a second however many events arrive, a
   // ~1 s of a flood: 21 tasks' events replayed, plus thousands of progress events.
   source.emit(events[0]!);
   const p = params();
-  source.emit({ type: 'task-start', key: 'flood', params: p, worker: 0, attempt: 1, cost: 1 });
+  source.emit({ type: 'task-start', key: 'flood', params: p, lane: 0, attempt: 1, cost: 1 });
   while (Date.now() - started < 1000) {
     for (let i = 0; i < 2000; i++)
-      source.emit({ type: 'task-progress', key: 'flood', worker: 0, step: i, totalSteps: 2000, loss: 1 });
+      source.emit({ type: 'task-progress', key: 'flood', lane: 0, step: i, totalSteps: 2000, loss: 1 });
     await sleep(5);
   }
   source.emit({
     type: 'task-done',
     key: 'flood',
     params: p,
-    worker: 0,
+    lane: 0,
     cost: 1,
     testAccuracy: 0.9,
     trainAccuracy: 1,

@@ -47,13 +47,13 @@ export function sweepEvents(opts: { lrs?: number[]; batches?: number[]; fail?: b
   const finished = opts.fail === false ? tasks.length - 2 : tasks.length - 3;
   tasks.slice(0, finished).forEach((p, i) => {
     const key = `k${String(i).padStart(3, '0')}`;
-    events.push({ type: 'task-start', key, params: p, worker: i % 2, attempt: 1, cost: cost(p) });
-    events.push({ type: 'task-progress', key, worker: i % 2, step: 500, totalSteps: 1000, loss: 0.5 });
+    events.push({ type: 'task-start', key, params: p, lane: i % 2, attempt: 1, cost: cost(p) });
+    events.push({ type: 'task-progress', key, lane: i % 2, step: 500, totalSteps: 1000, loss: 0.5 });
     events.push({
       type: 'task-done',
       key,
       params: p,
-      worker: i % 2,
+      lane: i % 2,
       cost: cost(p),
       testAccuracy: toyAccuracy(p.lr, p.batch_size),
       trainAccuracy: 1,
@@ -64,12 +64,12 @@ export function sweepEvents(opts: { lrs?: number[]; batches?: number[]; fail?: b
   let next = finished;
   if (opts.fail !== false) {
     const p = tasks[next]!;
-    events.push({ type: 'task-start', key: 'kfail', params: p, worker: 0, attempt: 1, cost: cost(p) });
+    events.push({ type: 'task-start', key: 'kfail', params: p, lane: 0, attempt: 1, cost: cost(p) });
     events.push({
       type: 'task-failed',
       key: 'kfail',
       params: p,
-      worker: 0,
+      lane: 0,
       attempts: 3,
       error: 'loss became NaN at step 17',
     });
@@ -77,11 +77,11 @@ export function sweepEvents(opts: { lrs?: number[]; batches?: number[]; fail?: b
   }
   for (let w = 0; w < 2; w++) {
     const p = tasks[next + w]!;
-    events.push({ type: 'task-start', key: `krun${w}`, params: p, worker: w, attempt: 1, cost: cost(p) });
+    events.push({ type: 'task-start', key: `krun${w}`, params: p, lane: w, attempt: 1, cost: cost(p) });
     events.push({
       type: 'task-progress',
       key: `krun${w}`,
-      worker: w,
+      lane: w,
       step: 250 * (w + 1),
       totalSteps: 1000,
       loss: 0.25 + w,

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { PiscinaRunner } from '../../src/pool/piscina-runner.js';
 import { Coordinator } from '../../src/scheduler/coordinator.js';
-import { parseSweep } from '../../src/spec/index.js';
+import { parseSweep } from '../../src/sweep/index.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { mountLiveUi } from '../../src/ui/live.js';
 import { createPlainReporter } from '../../src/ui/plain.js';

@@ -36,20 +36,20 @@ test('ETA is remaining cost over cost throughput, counting partially trained tas
       remainingCost: 4000,
       totalCost: 4000,
     },
-    { type: 'task-start', key: 'a', params: p, worker: 0, attempt: 1, cost: 1000 },
+    { type: 'task-start', key: 'a', params: p, lane: 0, attempt: 1, cost: 1000 },
     {
       type: 'task-done',
       key: 'a',
       params: p,
-      worker: 0,
+      lane: 0,
       cost: 1000,
       testAccuracy: 0.9,
       trainAccuracy: 1,
       diverged: false,
       wallMs: 1,
     },
-    { type: 'task-start', key: 'b', params: p, worker: 0, attempt: 1, cost: 1000 },
-    { type: 'task-progress', key: 'b', worker: 0, step: 50, totalSteps: 100, loss: 1 },
+    { type: 'task-start', key: 'b', params: p, lane: 0, attempt: 1, cost: 1000 },
+    { type: 'task-progress', key: 'b', lane: 0, step: 50, totalSteps: 100, loss: 1 },
   ] as const;
   // 1500 cost units in 15 s = 100/s; 2500 left -> 25 s. A naive count ETA would say 3 tasks x 15 s.
   const vm = reduce([...events], 15_000, 0);
@@ -58,7 +58,7 @@ test('ETA is remaining cost over cost throughput, counting partially trained tas
   // A final failure drops the task's cost from what is left.
   const state = createState(0);
   for (const e of events) applyEvent(state, e, 0);
-  applyEvent(state, { type: 'task-failed', key: 'b', params: p, worker: 0, attempts: 3, error: 'x' }, 10_000);
+  applyEvent(state, { type: 'task-failed', key: 'b', params: p, lane: 0, attempts: 3, error: 'x' }, 10_000);
   const after = snapshot(state, 10_000);
   assert.deepEqual(after.counts, { pending: 2, running: 0, done: 1, failed: 1 });
   assert.equal(after.etaMs, 20_000); // 1000 done in 10 s, 2000 left
@@ -69,10 +69,10 @@ test('applyEvent is O(1): 200k progress events fold in well under a second', () 
   const [start, ...rest] = sweepEvents();
   applyEvent(state, start!, 0);
   const p = params();
-  applyEvent(state, { type: 'task-start', key: 'k', params: p, worker: 0, attempt: 1, cost: 1 }, 0);
+  applyEvent(state, { type: 'task-start', key: 'k', params: p, lane: 0, attempt: 1, cost: 1 }, 0);
   const t0 = performance.now();
   for (let i = 0; i < 200_000; i++)
-    applyEvent(state, { type: 'task-progress', key: 'k', worker: 0, step: i % 1000, totalSteps: 1000, loss: 1 }, 0);
+    applyEvent(state, { type: 'task-progress', key: 'k', lane: 0, step: i % 1000, totalSteps: 1000, loss: 1 }, 0);
   assert.ok(performance.now() - t0 < 1000);
   assert.ok(rest.length > 0);
 });

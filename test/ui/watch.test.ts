@@ -27,7 +27,7 @@ test('watch: the view model from the database (counts, heartbeat progress, failu
       store.completeTask(t[0]!.key, fakeResult({ testAccuracy: acc[i]! }), 'x');
     });
     store.claimTask(e[0]!.key, 'holder');
-    store.publishProgress('holder', [{ key: e[0]!.key, worker: 1, step: 3, totalSteps: 5, loss: 0.7 }]);
+    store.publishProgress('holder', [{ key: e[0]!.key, lane: 1, step: 3, totalSteps: 5, loss: 0.7 }]);
 
     const watcher = new SweepWatcher(path);
     try {

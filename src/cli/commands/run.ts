@@ -1,12 +1,12 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
-import { loadSweep, parseSweepText } from '../../spec/index.js';
-import type { LoadedSweep } from '../../spec/types.js';
+import { loadSweep, parseSweepText } from '../../sweep/index.js';
+import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { createPlainReporter } from '../../ui/plain.js';
 import { BoptError } from '../../errors.js';
-import { boptVersion } from '../version.js';
+import { boptVersion } from '../../version.js';
 import { engineNotice } from '../engine-notice.js';
 import { BullmqRunner, storedResultCheck } from '../../queue/bullmq-runner.js';
 import type { TaskRunner } from '../../pool/protocol.js';

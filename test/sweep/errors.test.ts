@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadSweep, parseSweep } from '../../src/spec/index.js';
+import { loadSweep, parseSweep } from '../../src/sweep/index.js';
 import { FILE, sweep, throwsBopt } from './helpers.js';
 
 /** A valid fixed block (block style, so lines can be appended to it). */

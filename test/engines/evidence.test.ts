@@ -7,7 +7,7 @@ import {
   logregEvidence,
   minimiseLogreg,
   type LogregProblem,
-} from '../../src/analysis/evidence.js';
+} from '../../src/engines/evidence.js';
 
 /** Small deterministic problem: n examples, d features, labels from a noisy linear rule. */
 function problem(n: number, d: number, lambda: number, seed = 1): LogregProblem {

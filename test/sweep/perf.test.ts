@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSweep } from '../../src/spec/index.js';
+import { parseSweep } from '../../src/sweep/index.js';
 
 test('a 100,000-task grid (5 axes) expands; time printed, not asserted', () => {
   const text = `name: big

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainConfig } from '../../src/engines/config.js';
-import { estimateCost } from '../../src/scheduler/cost.js';
-import { parseSweep, rangeValues, taskKey } from '../../src/spec/index.js';
+import { estimateCost } from '../../src/sweep/cost.js';
+import { parseSweep, rangeValues, taskKey } from '../../src/sweep/index.js';
 import { BASE, column, sweep } from './helpers.js';
 
 test('grid: cartesian product in file order, first axis slowest, seeds fastest', () => {

@@ -19,7 +19,7 @@
  * P = 785); the log-determinant that is stored comes from ml-matrix's CholeskyDecomposition.
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import type { Dataset } from '../engines/types.js';
+import type { Dataset } from './types.js';
 
 export interface LogregProblem {
   /** n × d row-major. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
-import { canonicalJson, specHash, taskKey } from '../../src/spec/index.js';
+import { canonicalJson, specHash, taskKey } from '../../src/sweep/index.js';
 import { sweep } from './helpers.js';
 
 const base: TrainConfigInput = {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExpressionError, compileExpression } from '../../src/spec/expression.js';
+import { ExpressionError, compileExpression } from '../../src/sweep/expression.js';
 
 const vars: Record<string, number> = { lr: 0.5, batch_size: 32, n_train: 1000, momentum: 0.9 };
 const run = (text: string): number => compileExpression(text).evaluate((n) => vars[n]);

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BoptError } from '../../src/errors.js';
-import { parseSweep } from '../../src/spec/index.js';
-import type { LoadedSweep } from '../../src/spec/types.js';
+import { parseSweep } from '../../src/sweep/index.js';
+import type { LoadedSweep } from '../../src/sweep/types.js';
 
-/** The repository root (works from test/spec and from dist/test/spec). */
+/** The repository root (works from test/sweep and from dist/test/sweep). */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {

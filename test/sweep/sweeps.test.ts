@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSweep } from '../../src/spec/index.js';
+import { loadSweep } from '../../src/sweep/index.js';
 import { column, repoRoot } from './helpers.js';
 
 const sweepsDir = join(repoRoot(), 'sweeps');

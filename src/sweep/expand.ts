@@ -6,7 +6,7 @@
  */
 import { trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
-import { estimateCost } from '../scheduler/cost.js';
+import { estimateCost } from './cost.js';
 import { taskKey } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
+import { packageRoot } from './paths.js';
 
 /** bopt's version from package.json, recorded with every sweep run. */
 export function boptVersion(): string {

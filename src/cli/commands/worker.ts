@@ -1,0 +1,47 @@
+/** `bopt worker --queue URL`: a worker process that trains queued jobs until a signal stops it. */
+import { BoptError } from '../../errors.js';
+import { QueueWorker } from '../../queue/queue-worker.js';
+
+export interface WorkerCommandOptions {
+  queue?: string;
+  queueName?: string;
+  workers?: number;
+  stallMs?: number;
+}
+
+/** `bopt worker --queue URL [--workers N]`: runs until SIGINT/SIGTERM. Returns the exit code. */
+export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
+  if (!options.queue) throw new BoptError('worker: --queue URL is required (redis://host:port[/db])');
+  const worker = await QueueWorker.start({
+    url: options.queue,
+    queueName: options.queueName,
+    workers: options.workers,
+    stallMs: options.stallMs,
+  });
+  process.stderr.write(`bopt worker: ${worker.description}; waiting for jobs (Ctrl-C to stop)\n`);
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      signals++;
+      if (signals > 1) {
+        process.stderr.write(
+          'bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires\n',
+        );
+        process.exit(130);
+      }
+      process.stderr.write('bopt worker: stopping; running jobs go back to the queue\n');
+      void worker.stop().then(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const s = worker.stats;
+  process.stderr.write(
+    `bopt worker: stopped; trained ${s.trained}, failed ${s.failed}, refused ${s.refused}, handed back ${s.handedBack}\n`,
+  );
+  return 0;
+}
