@@ -56,12 +56,14 @@ export interface SearchState {
   phase: SearchPhase;
   /** 0-based number of the round `next` belongs to. */
   round: number;
-  /** The tasks to add now; empty when done (or when the budget is spent). */
+  /** The current round (some of it not yet stored); empty when done (or when the budget is spent). */
   next: SearchPoint[];
   /** Best measured point so far and its measured lattice neighbours (the bracket). */
   best?: PointSummary;
   bracket?: [number, number];
   points: PointSummary[];
+  /** Points of the finished rounds, in the order they were proposed. */
+  used: SearchPoint[];
   tasksUsed: number;
   /** Why the search stopped: 'converged' or 'budget'. */
   stopped?: 'converged' | 'budget';
@@ -202,6 +204,7 @@ export function searchGroup(
   );
   let phase: SearchPhase = 'coarse';
   const used: Observation[] = [];
+  const usedPoints: SearchPoint[] = [];
   const usedKeys = new Set<string>();
   let best: PointSummary | undefined;
   let bracket: [number, number] | undefined;
@@ -213,14 +216,26 @@ export function searchGroup(
     const points = summarise(used);
     if (next.length === 0) {
       const stopped = fresh.length > 0 ? 'budget' : 'converged';
-      return { phase: 'done', round: r, next: [], best, bracket, points, tasksUsed: usedKeys.size, stopped };
+      return {
+        phase: 'done',
+        round: r,
+        next: [],
+        best,
+        bracket,
+        points,
+        used: usedPoints,
+        tasksUsed: usedKeys.size,
+        stopped,
+      };
     }
-    const missing = next.filter((p) => !stored.has(key(p)));
-    if (missing.length > 0) {
-      return { phase, round: r, next: missing, best, bracket, points, tasksUsed: usedKeys.size };
+    // The round is returned whole (its stored points, e.g. from a grid, become members of the sweep
+    // too); only its missing points need training.
+    if (next.some((p) => !stored.has(key(p)))) {
+      return { phase, round: r, next, best, bracket, points, used: usedPoints, tasksUsed: usedKeys.size };
     }
     for (const p of next) {
       used.push(stored.get(key(p))!);
+      usedPoints.push(p);
       usedKeys.add(key(p));
     }
     const step = proposeAfter(lattice, summarise(used), settings, coarseStride);

@@ -111,6 +111,7 @@ export function parseSweep(text: string, file: string, options: ExpandOptions = 
     tasks,
     varying: varyingParams(tasks),
     duplicates: spec.size - tasks.length,
+    ...(spec.search ? { search: spec.search } : {}),
   };
 }
 
