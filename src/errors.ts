@@ -12,3 +12,12 @@ export class BoptError extends Error {
     this.name = 'BoptError';
   }
 }
+
+/**
+ * Any thrown value as one line: its message (or its name), whitespace runs collapsed, at most 500
+ * characters. What bopt stores as a task's error and shows in notes and logs.
+ */
+export function oneLine(e: unknown): string {
+  const message = e instanceof Error ? e.message || e.name : String(e);
+  return message.replace(/\s+/g, ' ').trim().slice(0, 500);
+}

@@ -70,17 +70,6 @@ export function evidencePoints(rows: readonly RunRow[]): EvidencePoint[] {
   return out.sort((a, b) => a.dataset.localeCompare(b.dataset) || a.labels.localeCompare(b.labels) || a.l2 - b.l2);
 }
 
-function seriesOf(points: readonly EvidencePoint[]): Map<string, EvidencePoint[]> {
-  const m = new Map<string, EvidencePoint[]>();
-  for (const p of points) {
-    const k = `${p.dataset}, ${p.labels} labels`;
-    let l = m.get(k);
-    if (!l) m.set(k, (l = []));
-    l.push(p);
-  }
-  return m;
-}
-
 const f3 = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : 'n/a');
 
 function argmin(xs: readonly number[]): number {

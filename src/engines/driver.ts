@@ -3,7 +3,7 @@
  * cadence and divergence detection live here; an engine only supplies the kernel (types.ts). Two
  * engines given the same TrainConfig therefore see the same initial weights and the same batches.
  *
- * Protocol (as in ../../shared/bench/torch_ref.py):
+ * Protocol (the PyTorch reference timed by `npm run bench` follows the same):
  *  - batches: for B < n_train, B indices drawn uniformly WITH replacement (stream 'batches');
  *    for B ≥ n_train, the whole training set in order (full-batch gradient descent).
  *  - curve: when eval_every > 0, a point at step 0 (the initial weights), every eval_every steps and

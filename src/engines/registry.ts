@@ -10,12 +10,15 @@
  * A missing module or a failing load never crashes the caller: loadEngine() rejects with a one-line
  * BoptError, and loadEngineOrFallback() returns the reference engine plus the line to print once.
  */
-import { BoptError } from '../errors.js';
+import { BoptError, oneLine } from '../errors.js';
 import type { EngineName } from './config.js';
 import { referenceEngine } from './reference/index.js';
 import type { KernelFactory } from './types.js';
 
-/** Specifiers held in variables: the modules may not exist yet, and must not break the type check. */
+/**
+ * Specifiers held in variables: these engines load only when asked for, so a missing or unbuilt one
+ * (the addon, the optional tfjs-node) breaks neither the type check nor the import of the registry.
+ */
 const NATIVE_MODULE = './native/index.js';
 const TFJS_MODULE = './tfjs/index.js';
 
@@ -24,7 +27,7 @@ function describe(e: unknown): string {
   if (err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND')) {
     return `module not found: ${String(err.message).split('\n')[0]}`;
   }
-  return (err && err.message ? String(err.message) : String(e)).split('\n')[0];
+  return oneLine(e);
 }
 
 interface Probe {

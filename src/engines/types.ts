@@ -103,7 +103,7 @@ export interface TrainResult {
   diverged: boolean;
   wallMs: number;
   curve: CurvePoint[];
-  /** Bayesian evidence (logistic regression only, issue 4); absent otherwise. */
+  /** Bayesian evidence (logistic regression only, paper §2); absent otherwise. */
   evidence?: { logEvidenceRatio: number; perExample: number };
 }
 

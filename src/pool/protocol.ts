@@ -1,6 +1,6 @@
 /**
  * What crosses the boundary between the coordinator and whatever trains a task: a local Piscina
- * pool today, remote queue workers later. Plain serialisable data only.
+ * pool (src/pool) or BullMQ jobs for worker processes (src/queue). Plain serialisable data only.
  */
 import type { TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';

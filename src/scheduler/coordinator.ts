@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { BoptError } from '../errors.js';
+import { BoptError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
@@ -69,7 +69,6 @@ export class Coordinator {
   private interrupted = false;
   private fatal: Error | null = null;
   private trained = 0;
-  private sweepId = -1;
   private paused = false;
   private readonly retries: number;
 
@@ -117,7 +116,6 @@ export class Coordinator {
     const started = Date.now();
     const ttl = this.options.leaseTtlMs ?? 15_000;
     const { sweepId } = store.registerAndLease(sweep, this.options.codeVersion, this.holder, ttl);
-    this.sweepId = sweepId;
     const timers: NodeJS.Timeout[] = [];
     try {
       store.reclaimOrphans(sweepId);
@@ -334,10 +332,4 @@ export class Coordinator {
 
 function pickCounts(c: StateCounts): StateCounts {
   return { pending: c.pending, running: c.running, done: c.done, failed: c.failed };
-}
-
-/** An error as one line: its message, without stack or line breaks. */
-export function oneLine(e: unknown): string {
-  const message = e instanceof Error ? e.message || e.name : String(e);
-  return message.replace(/\s+/g, ' ').trim().slice(0, 500);
 }

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
-import { parseTrainConfig, type TrainConfig } from '../engines/config.js';
+import type { TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { BoptError } from '../errors.js';
@@ -502,10 +502,5 @@ export class SweepStore {
       for (const r of rows)
         this.stmt.upsertProgress.run(r.key, holder, r.lane, r.step, r.totalSteps, finiteOrNull(r.loss), now);
     })();
-  }
-
-  /** Parse a stored task's parameters back through the schema (used where a task enters a worker). */
-  static taskConfig(t: TaskRecord): TrainConfig {
-    return parseTrainConfig(t.params);
   }
 }

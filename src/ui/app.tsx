@@ -10,7 +10,7 @@ import { Box, Text, useInput, useStdin, useStdout } from 'ink';
 import { useEffect, useState, type ReactNode } from 'react';
 import { SYMBOL } from '../analysis/swept.js';
 import { drawChart, symbolOf, type ChartLine } from './chart.js';
-import { compactNumber, formatDuration, formatParams, progressBar } from './format.js';
+import { formatDuration, formatParams, progressBar } from './format.js';
 import { fitText } from './fit-text.js';
 import type { ScienceView } from './science.js';
 import type { FailureView, Phase, ViewModel, WorkerView } from './state.js';

@@ -1,16 +1,20 @@
 /**
- * Plain-line progress for pipes, CI and --no-ui: at most one progress line per interval, one line per
- * failure, and a final summary (with B_opt per group). No colour codes, no cursor movement. Built on
+ * Plain-line progress for pipes, CI, nohup files and --no-ui: a progress line every 10 s, or sooner
+ * when another 5 % of the sweep's cost is done, one line per failure, and a final summary (with B_opt
+ * per group), so a long sweep's log stays short. No colour codes, no cursor movement. Built on
  * the same state as the live UI, so its ETA is the same cost-model ETA.
  */
 import type { SweepEvent } from '../scheduler/events.js';
 import { compactNumber, formatDuration } from './format.js';
 import { fitText } from './fit-text.js';
-import { applyEvent, createState, snapshot, type ViewModel } from './state.js';
+import { applyEvent, costFraction, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
+  /** A progress line at least this often while tasks report (default 10 s). */
   intervalMs?: number;
+  /** ... and sooner when the done share of the cost grew by this much since the last line (default 0.05). */
+  costStep?: number;
   now?: () => number;
 }
 
@@ -34,10 +38,12 @@ export function scienceLine(vm: ViewModel): string | null {
 
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
-  const intervalMs = options.intervalMs ?? 1000;
+  const intervalMs = options.intervalMs ?? 10_000;
+  const costStep = options.costStep ?? 0.05;
   const now = options.now ?? Date.now;
   const state = createState(now());
   let lastLine = -Infinity;
+  let lastFraction = 0;
 
   return (e: SweepEvent) => {
     const t = now();
@@ -50,6 +56,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
           `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
         );
         lastLine = t;
+        lastFraction = costFraction(state);
         return;
       }
       case 'task-retry':
@@ -75,11 +82,14 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         );
         return;
       }
-      default:
-        if (t - lastLine >= intervalMs) {
+      default: {
+        const fraction = costFraction(state);
+        if (t - lastLine >= intervalMs || fraction - lastFraction >= costStep) {
           lastLine = t;
+          lastFraction = fraction;
           write(progressLine(snapshot(state, t)));
         }
+      }
     }
   };
 }

@@ -231,6 +231,12 @@ export function remainingCost(state: SweepState): number {
   return Math.max(0, state.remainingAtStart - state.workDone - state.dropped);
 }
 
+/** Done share of the total estimated cost, 0..1, counting running tasks' partial progress. Cheap: O(1). */
+export function costFraction(state: SweepState): number {
+  if (state.totalCost > 0) return Math.min(1, Math.max(0, 1 - remainingCost(state) / state.totalCost));
+  return state.endedAt !== null ? 1 : 0;
+}
+
 /** The ViewModel of the current state: derived numbers are computed here, once per frame. */
 export function snapshot(state: SweepState, now: number = Date.now()): ViewModel {
   const end = state.endedAt ?? now;
@@ -269,8 +275,7 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     phase,
     counts: { ...state.counts },
     total: state.total,
-    fraction:
-      state.totalCost > 0 ? Math.min(1, Math.max(0, 1 - left / state.totalCost)) : state.endedAt !== null ? 1 : 0,
+    fraction: costFraction(state),
     elapsedMs,
     tasksPerMinute,
     etaMs,

@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import { oneLine } from '../../errors.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type TfjsBackendName = 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
@@ -32,11 +33,6 @@ const TFJS = '@tensorflow/tfjs';
 const TFJS_WASM = '@tensorflow/tfjs-backend-wasm';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
-
-function oneLine(e: unknown): string {
-  const err = e as { message?: unknown };
-  return (err && err.message ? String(err.message) : String(e)).split('\n')[0];
-}
 
 /** The folder of the wasm binaries, with a trailing separator (tfjs concatenates prefix + file name). */
 export function wasmBinaryFolder(): string {

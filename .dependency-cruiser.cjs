@@ -1,0 +1,56 @@
+/**
+ * The layer rule of README "How it works", checked by `npm run lint:deps` (part of `npm test`): a
+ * module imports only from its own layer and from lower ones, and no import cycle exists.
+ */
+const LAYERS = [
+  '^src/(errors|paths|version)\\.ts$',
+  '^src/engines/',
+  '^src/sweep/',
+  '^src/storage/',
+  '^src/pool/',
+  '^src/scheduler/',
+  '^src/queue/',
+  '^src/analysis/',
+  '^src/ui/',
+  '^src/cli/',
+];
+
+const upward = LAYERS.slice(0, -1).map((from, i) => ({
+  name: `layer-${i}-imports-upward`,
+  comment: `${from} may import only from its own layer and the ones below it (README: How it works)`,
+  severity: 'error',
+  from: { path: from },
+  to: { path: LAYERS.slice(i + 1) },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycle',
+      comment: 'import cycles hide which module depends on which',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'src-imports-no-tests-or-benches',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'every-src-file-has-a-layer',
+      comment: 'a new top-level folder under src/ needs its place in LAYERS and in the README',
+      severity: 'error',
+      from: { path: '^src/', pathNot: LAYERS },
+      to: {},
+    },
+    ...upward,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js'] },
+  },
+};
