@@ -1,7 +1,7 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
 import { loadSweep, parseSweepText, varyingParams } from '../../sweep/index.js';
-import { planSearch } from '../../search/plan.js';
+import { planSearch } from '../../scheduler/search-rounds.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';

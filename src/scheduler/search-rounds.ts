@@ -4,7 +4,7 @@
  * and the stored outcomes of its candidate tasks, so a resumed run replays to the same tasks.
  */
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
-import { predictBopt, searchGroup, type Observation, type SearchState } from './policy.js';
+import { predictBopt, searchGroup, type Observation, type SearchState } from '../search/policy.js';
 
 /** What the planner needs of a stored task: accuracy null for a failed or diverged run. */
 export interface StoredOutcome {
