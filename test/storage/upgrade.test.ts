@@ -1,0 +1,93 @@
+/**
+ * A database written by an older schema opens with the current code: it is migrated in place, its
+ * results stay where they were, and a sweep stored there resumes without retraining anything. The
+ * old database is made honestly: only the migrations of that version are applied (copied to a
+ * folder of their own) and its rows are written with that version's columns.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
+import { MIGRATIONS_DIR } from '../../src/paths.js';
+import { latestSchemaVersion, listMigrations, migrate } from '../../src/storage/migrate.js';
+import { parseSweep } from '../../src/sweep/index.js';
+import { bopt, countOf, tempDir, writeSweep } from '../helpers/index.js';
+
+let dir: string;
+let cleanup: () => void;
+before(() => ({ dir, cleanup } = tempDir()));
+after(() => cleanup());
+
+const SWEEP = `name: old-schema
+fixed:
+  engine: reference
+  model: logreg
+  dataset: synthetic
+  n_train: 32
+  n_test: 32
+  steps: 5
+grid:
+  lr: [0.1, 0.2]
+  batch_size: [4, 8]
+`;
+
+/** A database at schema `version`, holding the sweep above with every task done, as that version wrote it. */
+function oldDatabase(version: number, file: string): string {
+  const migrations = join(dir, `migrations-${version}`);
+  mkdirSync(migrations, { recursive: true });
+  for (const m of listMigrations().filter((x) => x.version <= version)) {
+    copyFileSync(join(MIGRATIONS_DIR(), m.file), join(migrations, m.file));
+  }
+  const path = join(dir, `v${version}.sqlite`);
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    migrate(db, migrations);
+    assert.equal(db.pragma('user_version', { simple: true }), version);
+    const sweep = parseSweep(readFileSync(file, 'utf8'), file);
+    const now = 1_700_000_000_000;
+    const { lastInsertRowid } = db
+      .prepare(
+        `INSERT INTO sweeps (name, file, spec, spec_hash, code_version, created_at, updated_at) VALUES (?, ?, ?, ?, '0.1.0', ?, ?)`,
+      )
+      .run(sweep.name, file, sweep.specText, sweep.specHash, now, now);
+    sweep.tasks.forEach((t, i) => {
+      db.prepare(
+        `INSERT INTO tasks (key, params, engine, engine_version, cost, state, worker, created_at, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, 'done', 'old-host:1/thread-1', ?, ?, ?)`,
+      ).run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now, now, now);
+      db.prepare('INSERT INTO sweep_tasks (sweep_id, task_key, position) VALUES (?, ?, ?)').run(
+        lastInsertRowid,
+        t.key,
+        i,
+      );
+      db.prepare(
+        `INSERT INTO results (task_key, train_accuracy, train_loss, test_accuracy, test_loss, steps_done, diverged, wall_ms,
+           engine, engine_version, backend, worker, created_at)
+         VALUES (?, 0.5, 0.69, ?, 0.69, 5, 0, 1, ?, ?, 'typescript', 'old-host:1/thread-1', ?)`,
+      ).run(t.key, 0.6 + i / 100, t.params.engine, ENGINE_VERSIONS[t.params.engine], now);
+    });
+  } finally {
+    db.close();
+  }
+  return path;
+}
+
+test('a database of every earlier schema version is migrated on open and keeps its results', () => {
+  const latest = latestSchemaVersion();
+  assert.ok(latest >= 2, 'there is an earlier schema version to test');
+  const file = writeSweep(dir, 'old-schema', SWEEP);
+  for (let version = 1; version < latest; version++) {
+    const path = oldDatabase(version, file);
+    const run = bopt(['run', file, '--db', path, '--no-ui']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /4 tasks \(4 already done, 0 to run\)/, `from schema ${version}: ${run.stdout}`);
+    assert.equal(countOf(path, 'PRAGMA user_version'), latest);
+    assert.equal(countOf(path, "SELECT count(*) FROM runs WHERE sweep = 'old-schema'"), 4);
+    assert.equal(countOf(path, 'SELECT round(sum(test_accuracy), 2) FROM runs'), 2.46);
+    const fit = bopt(['fit', 'old-schema', '--db', path, '--bootstrap', '0', '--format', 'json']);
+    assert.equal(fit.status, 0, `fit on a migrated database: ${fit.stderr}`);
+  }
+});
