@@ -5,6 +5,7 @@ import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { createPlainReporter } from '../../ui/plain.js';
+import { onStopSignals } from '../signals.js';
 import { BoptError } from '../../errors.js';
 import { boptVersion } from '../../version.js';
 import { engineNotice } from '../engine-notice.js';
@@ -62,23 +63,15 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
     retryFailed: options.retryFailed,
   });
   const detachUi = await attachUi(coordinator, options.ui);
-  let signals = 0;
-  const onSignal = (): void => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write('bopt: second interrupt, exiting now; running tasks will be reclaimed on resume\n');
-      process.exit(130);
-    }
-    coordinator.interrupt();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const detachSignals = onStopSignals(
+    () => coordinator.interrupt(),
+    'bopt: second interrupt, exiting now; running tasks will be reclaimed on resume',
+  );
   let summary: RunSummary;
   try {
     summary = await coordinator.run();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    detachSignals();
     await detachUi();
     await runner.close();
     store.close();
