@@ -56,6 +56,17 @@ export interface SweepSummary extends StateCounts {
   updatedAt: number;
 }
 
+/** The window over which recent throughput and the ETA of a stored sweep are measured (status, watch). */
+export const THROUGHPUT_WINDOW_MS = 5 * 60_000;
+
+/** Where a stored sweep stands: run by a live coordinator, stopped with work left, or complete. */
+export type StoredPhase = 'running' | 'stopped' | 'complete';
+
+export function storedPhase(counts: StateCounts, lease: LeaseRecord | undefined, now: number): StoredPhase {
+  if (lease !== undefined && lease.expiresAt > now) return 'running';
+  return counts.pending + counts.running > 0 ? 'stopped' : 'complete';
+}
+
 export interface LeaseRecord {
   holder: string;
   pid: number;

@@ -97,7 +97,10 @@ const sweepFileSchema = z.strictObject({
   fixed: z.record(z.string(), scalar).nullish(),
   grid: z.record(z.string(), z.unknown()).nullish(),
   zip: z.array(z.record(z.string(), z.unknown())).nullish(),
-  repeats: posInt().optional(),
+  // Bounded here, before any list is built: a typo such as 1000000000 must not exhaust memory.
+  repeats: posInt()
+    .max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) })
+    .optional(),
   seeds: z.array(nonNegInt()).min(1).optional(),
   derived: z.record(z.string(), z.string()).nullish(),
   search: z.unknown().optional(),
@@ -128,7 +131,7 @@ export const SWEEP_KEYS: readonly string[] = Object.keys(sweepFileSchema.shape);
 const rangeBody = z.strictObject({
   from: z.number(),
   to: z.number(),
-  num: posInt(),
+  num: posInt().max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) }),
   /** Round every value to an integer (automatic for integer parameters). Duplicates are dropped. */
   round: z.boolean().optional(),
 });
