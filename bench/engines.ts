@@ -22,7 +22,8 @@ import { Worker } from 'node:worker_threads';
 import { parseTrainConfig, type ModelName } from '../src/engines/config.js';
 import { mnistFolder } from '../src/engines/data/index.js';
 import { batchSequence, prepareTraining, type PreparedTraining } from '../src/engines/driver.js';
-import { loadNativeEngine, nativeUnavailableReason, packageRoot } from '../src/engines/native/index.js';
+import { loadNativeEngine, nativeUnavailableReason } from '../src/engines/native/index.js';
+import { packageRoot } from '../src/paths.js';
 import { referenceEngine } from '../src/engines/reference/index.js';
 import type { KernelFactory } from '../src/engines/types.js';
 
