@@ -5,7 +5,7 @@
 const LAYERS = [
   '^src/(errors|paths|version)\\.ts$',
   '^src/engines/',
-  '^src/sweep/',
+  '^src/(sweep|search)/',
   '^src/storage/',
   '^src/pool/',
   '^src/scheduler/',

@@ -1,7 +1,6 @@
 #include "kernel.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -740,38 +739,6 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
   }
   *lossOut = total / static_cast<double>(n);
   *accOut = right / static_cast<double>(n);
-}
-
-// One core's peak: independent chains of vector FMAs (as many as hide the FMA latency on two pipes), on
-// the same vector width the kernel uses. Returns GFLOP/s (an FMA = 2 flops per lane).
-double peakGflops(double seconds) {
-  // 12 named chains (not an array, which GCC keeps on the stack): 4-cycle latency x 2 FMA pipes < 12
-  v8 a0 = vbc(1.00f), a1 = vbc(1.01f), a2 = vbc(1.02f), a3 = vbc(1.03f), a4 = vbc(1.04f), a5 = vbc(1.05f);
-  v8 a6 = vbc(1.06f), a7 = vbc(1.07f), a8 = vbc(1.08f), a9 = vbc(1.09f), a10 = vbc(1.10f), a11 = vbc(1.11f);
-  const v8 mul = vbc(0.9999999f), add = vbc(1e-7f);
-  constexpr int64_t ITER = 1 << 16;
-  constexpr double FLOPS = 2.0 * 8 * 12 * ITER;
-  const auto t0 = std::chrono::steady_clock::now();
-  double best = 0;
-  for (;;) {
-    const auto t = std::chrono::steady_clock::now();
-    for (int64_t q = 0; q < ITER; q++) {
-      a0 = a0 * mul + add, a1 = a1 * mul + add, a2 = a2 * mul + add, a3 = a3 * mul + add;
-      a4 = a4 * mul + add, a5 = a5 * mul + add, a6 = a6 * mul + add, a7 = a7 * mul + add;
-      a8 = a8 * mul + add, a9 = a9 * mul + add, a10 = a10 * mul + add, a11 = a11 * mul + add;
-      // opaque to the optimiser: the FMAs cannot be folded away, and the chains stay in registers
-      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
-      __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
-    }
-    const auto e = std::chrono::steady_clock::now();
-    const double dt = std::chrono::duration<double>(e - t).count();
-    // best window: another process on the core only lowers a window, never raises it
-    if (dt > 0) best = std::max(best, FLOPS / dt / 1e9);
-    if (std::chrono::duration<double>(e - t0).count() >= seconds) break;
-  }
-  volatile float keep = hsum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-  (void)keep;
-  return best;
 }
 
 void Kernel::dispose() {

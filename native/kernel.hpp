@@ -110,9 +110,6 @@ struct Csr {
   }
 };
 
-// One core's peak vector FMA throughput, GFLOP/s, best ~1 ms window over `seconds`.
-double peakGflops(double seconds);
-
 class Kernel {
  public:
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table

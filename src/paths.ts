@@ -1,15 +1,25 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BoptError } from './errors.js';
 
-/** The folder holding bopt's package.json, whether running from src/ (tsx) or dist/src/ (compiled). */
+/**
+ * The folder of bopt's own package.json (name "bopt"), whether running from src/ (tsx) or dist/src/
+ * (compiled): the one place that finds the migrations, the default database and the native addon.
+ */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'db', 'migrations'))) return dir;
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bopt') return dir;
+      } catch {
+        /* not ours: keep walking */
+      }
+    }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('bopt: cannot find the package root (package.json beside db/migrations)');
+    if (parent === dir) throw new Error(`bopt: cannot find the package root above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

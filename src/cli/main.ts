@@ -7,6 +7,7 @@ import { BoptError } from '../errors.js';
 import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
+import { planCommand, type PlanOptions } from './commands/plan.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
 import { boptVersion } from '../version.js';
 import { workerCommand, type WorkerCommandOptions } from './commands/worker.js';
@@ -59,6 +60,22 @@ addRunOptions(program.command('resume').argument('<sweep>', 'name of a stored sw
   .description('continue a stored sweep from the spec saved in the database')
   .action(async (name: string, options: RunOptions) => {
     exitCode = await resumeCommand(name, options);
+  });
+
+program
+  .command('plan')
+  .argument('<file>', 'sweep file (YAML or JSON)')
+  .description(
+    'dry run: tasks, CPU-hours and wall time of `bopt run FILE` here, priced from stored wall times of similar tasks or a short probe; trains and writes nothing',
+  )
+  .addOption(dbOption())
+  .option(
+    '-w, --workers <n>',
+    'worker threads to price the wall time for (default: one per core)',
+    positiveInt('--workers'),
+  )
+  .action(async (file: string, options: PlanOptions) => {
+    exitCode = await planCommand(file, options);
   });
 
 program

@@ -43,10 +43,28 @@ export interface TaskRecord {
   lastError: string | null;
 }
 
+/** A finished task's outcome as a search reads it: accuracy null when it failed or diverged. */
+export interface TaskOutcome {
+  key: string;
+  state: TaskState;
+  testAccuracy: number | null;
+}
+
 export interface SweepSummary extends StateCounts {
   name: string;
   total: number;
   updatedAt: number;
+}
+
+/** The window over which recent throughput and the ETA of a stored sweep are measured (status, watch). */
+export const THROUGHPUT_WINDOW_MS = 5 * 60_000;
+
+/** Where a stored sweep stands: run by a live coordinator, stopped with work left, or complete. */
+export type StoredPhase = 'running' | 'stopped' | 'complete';
+
+export function storedPhase(counts: StateCounts, lease: LeaseRecord | undefined, now: number): StoredPhase {
+  if (lease !== undefined && lease.expiresAt > now) return 'running';
+  return counts.pending + counts.running > 0 ? 'stopped' : 'complete';
 }
 
 export interface LeaseRecord {
@@ -123,6 +141,9 @@ export class SweepStore {
       insertTask: db.prepare(
         `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      outcome: db.prepare(
+        `SELECT t.state, r.test_accuracy, r.diverged FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE t.key = ?`,
       ),
       insertMember: db.prepare('INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position) VALUES (?, ?, ?)'),
       counts: db.prepare(
@@ -323,6 +344,19 @@ export class SweepStore {
       first: number | null;
       last: number | null;
     };
+  }
+
+  /** Outcomes of the finished (done or failed) tasks among `keys`, by key; unknown or unfinished keys are absent. */
+  finishedOutcomes(keys: readonly string[]): Map<string, TaskOutcome> {
+    const out = new Map<string, TaskOutcome>();
+    for (const key of keys) {
+      const r = this.stmt.outcome.get(key) as
+        { state: TaskState; test_accuracy: number | null; diverged: number | null } | undefined;
+      if (!r || (r.state !== 'done' && r.state !== 'failed')) continue;
+      const usable = r.state === 'done' && r.diverged === 0 && r.test_accuracy !== null;
+      out.set(key, { key, state: r.state, testAccuracy: usable ? r.test_accuracy : null });
+    }
+    return out;
   }
 
   /** Pending tasks of a sweep, most expensive first so that the sweep does not end on one straggler. */

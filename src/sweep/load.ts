@@ -2,7 +2,7 @@
  * Reading a sweep file: text → document (YAML, or JSON for *.json) → validated spec → tasks.
  * Every failure is a one-line BoptError that starts with the file name.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter, isMap, isNode, isScalar, isSeq } from 'yaml';
 import { BoptError } from '../errors.js';
@@ -111,19 +111,32 @@ export function parseSweep(text: string, file: string, options: ExpandOptions = 
     tasks,
     varying: varyingParams(tasks),
     duplicates: spec.size - tasks.length,
+    ...(spec.search ? { search: spec.search } : {}),
   };
 }
 
 /** Same as parseSweep (the name the CLI uses for a spec stored in the database). */
 export const parseSweepText = parseSweep;
 
+/** Larger sweep files are refused before they are read. */
+export const MAX_SWEEP_FILE_BYTES = 4 * 2 ** 20;
+
 /** Read, validate and expand a sweep file. */
 export function loadSweep(file: string, options: ExpandOptions = {}): LoadedSweep {
   const shown = displayPath(file);
   let text: string;
   try {
+    // Checked before reading: a device, a FIFO or a huge file must not be read into memory.
+    const info = statSync(file);
+    if (!info.isFile() && !info.isDirectory())
+      throw new BoptError(`${shown}: cannot read: not a regular file, expected a sweep file`);
+    if (info.size > MAX_SWEEP_FILE_BYTES)
+      throw new BoptError(
+        `${shown}: the file is ${(info.size / 2 ** 20).toFixed(1)} MiB; a sweep file is at most ${MAX_SWEEP_FILE_BYTES / 2 ** 20} MiB (use grid ranges, not listed values)`,
+      );
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof BoptError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new BoptError(`${shown}: file not found`);
     if (code === 'EISDIR') throw new BoptError(`${shown}: cannot read: it is a directory, expected a sweep file`);

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CONSTANTS, ExpressionError, compileExpression, type CompiledExpression } from './expression.js';
 import { AUTO_ENGINE, PARAMS, PARAM_NAMES, REQUIRED_PARAMS, type ParamInfo } from './params.js';
+import { batchLattice, type SearchSettings } from '../search/policy.js';
 import {
   check,
   describeValue,
@@ -54,6 +55,11 @@ export interface SweepSpec {
   size: number;
   /** The parsed file (the object the spec hash is computed from). */
   document: unknown;
+  /**
+   * Present for an adaptive B_opt search: the axes then end with the batch-size lattice and the seeds
+   * 0 .. peak_seeds-1, so the product is every task the search may ever propose.
+   */
+  search?: SearchSettings & { prior: boolean };
 }
 
 /** Refuse sweeps whose product is absurdly large (a typo such as num: 10000 on several axes). */
@@ -91,9 +97,33 @@ const sweepFileSchema = z.strictObject({
   fixed: z.record(z.string(), scalar).nullish(),
   grid: z.record(z.string(), z.unknown()).nullish(),
   zip: z.array(z.record(z.string(), z.unknown())).nullish(),
-  repeats: posInt().optional(),
+  // Bounded here, before any list is built: a typo such as 1000000000 must not exhaust memory.
+  repeats: posInt()
+    .max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) })
+    .optional(),
   seeds: z.array(nonNegInt()).min(1).optional(),
   derived: z.record(z.string(), z.string()).nullish(),
+  search: z.unknown().optional(),
+});
+
+const positive = () => {
+  const error = expected('a number > 0');
+  return z.number({ error }).positive({ error });
+};
+
+/** The `search:` section: find the batch size of highest mean test accuracy in every group. */
+const searchSchema = z.strictObject({
+  from: posInt(),
+  to: posInt(),
+  /** B_opt wanted within this factor (the lattice ratio). */
+  resolution: positive().default(1.25),
+  coarse: posInt().default(6),
+  seeds: posInt().default(2),
+  peak_seeds: posInt().default(5),
+  noise_z: positive().default(1),
+  max_tasks: posInt().default(60),
+  /** Start later groups around the theory's prediction from the groups already searched. */
+  prior: z.boolean().default(true),
 });
 
 export const SWEEP_KEYS: readonly string[] = Object.keys(sweepFileSchema.shape);
@@ -101,7 +131,7 @@ export const SWEEP_KEYS: readonly string[] = Object.keys(sweepFileSchema.shape);
 const rangeBody = z.strictObject({
   from: z.number(),
   to: z.number(),
-  num: posInt(),
+  num: posInt().max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) }),
   /** Round every value to an integer (automatic for integer parameters). Duplicates are dropped. */
   round: z.boolean().optional(),
 });
@@ -328,6 +358,46 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     axes.push({ path: seedPath, params: ['seed'], values: seeds.map((s) => [s]) });
   }
 
+  let search: SweepSpec['search'];
+  if (file.search !== undefined) {
+    const body = check(ctx, searchSchema, file.search, ['search']);
+    if (!(body.resolution > 1))
+      throw specError(ctx, ['search', 'resolution'], `expected a factor > 1, got ${body.resolution}`);
+    if (!(body.to > body.from))
+      throw specError(ctx, ['search', 'to'], `expected a number > from (${body.from}), got ${body.to}`);
+    if (body.peak_seeds < body.seeds)
+      throw specError(ctx, ['search', 'peak_seeds'], `expected at least seeds (${body.seeds}), got ${body.peak_seeds}`);
+    for (const name of ['batch_size', 'seed']) {
+      const previous = sources.get(name);
+      if (previous)
+        throw specError(
+          ctx,
+          previous,
+          `${name} is chosen by the search section; remove it from ${formatPath(previous)}`,
+        );
+    }
+    search = {
+      from: body.from,
+      to: body.to,
+      resolution: body.resolution,
+      coarse: body.coarse,
+      seeds: body.seeds,
+      peakSeeds: body.peak_seeds,
+      noiseZ: body.noise_z,
+      maxTasks: body.max_tasks,
+      prior: body.prior,
+    };
+    const batchInfo = claim('batch_size', ['search', 'from']);
+    const lattice = batchLattice(search).map((b) => checkValue(ctx, batchInfo, b, ['search', 'from']));
+    axes.push({ path: ['search', 'from'], params: ['batch_size'], values: lattice.map((b) => [b]) });
+    sources.set('seed', ['search', 'peak_seeds']);
+    axes.push({
+      path: ['search', 'peak_seeds'],
+      params: ['seed'],
+      values: Array.from({ length: search.peakSeeds }, (_, i) => [i]),
+    });
+  }
+
   const derivedList: DerivedParam[] = [];
   for (const [name, text] of Object.entries(file.derived ?? {})) {
     const path = ['derived', name];
@@ -397,5 +467,6 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     sources,
     size,
     document,
+    ...(search ? { search } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { SearchSettings } from '../search/policy.js';
 import type { TrainConfig } from '../engines/config.js';
 
 /** One point of an expanded grid: its identity, complete canonical parameters and relative cost. */
@@ -22,6 +23,11 @@ export interface LoadedSweep {
   tasks: ExpandedTask[];
   /** Parameters that take more than one value across the tasks (in TrainConfig order). */
   varying?: string[];
+  /**
+   * An adaptive B_opt search: `tasks` then holds every task the search may propose (the batch-size
+   * lattice times peak_seeds seeds in every group); src/search picks the ones to train round by round.
+   */
+  search?: SearchSettings & { prior: boolean };
   /** Points of the product dropped because an earlier point had the same key. */
   duplicates?: number;
 }

@@ -8,11 +8,9 @@
 import type Database from 'better-sqlite3';
 import type { TrainConfig } from '../engines/config.js';
 import { openReadOnly } from '../storage/open.js';
-import { SweepStore } from '../storage/store.js';
+import { storedPhase, SweepStore, THROUGHPUT_WINDOW_MS } from '../storage/store.js';
 import { ScienceAccumulator } from './science.js';
 import { MAX_FAILURES, type FailureView, type Phase, type ViewModel, type WorkerView } from './state.js';
-
-const RATE_WINDOW_MS = 5 * 60_000;
 
 export class SweepWatcher {
   private readonly store: SweepStore;
@@ -79,8 +77,8 @@ export class SweepWatcher {
   poll(now: number = Date.now()): ViewModel {
     const c = this.store.counts(this.sweepId);
     const lease = this.store.getLease(this.sweepId);
-    const live = lease !== undefined && lease.expiresAt > now;
-    const phase: Phase = live ? 'running' : c.pending + c.running > 0 ? 'stopped' : 'complete';
+    const phase: Phase = storedPhase(c, lease, now);
+    const live = phase === 'running' ? lease : undefined;
 
     const running: WorkerView[] = (
       this.stmt.running.all(this.sweepId) as Array<{
@@ -141,7 +139,7 @@ export class SweepWatcher {
     }
 
     // Throughput over the last minutes of finished work, plus the done share of running tasks.
-    const since = now - RATE_WINDOW_MS;
+    const since = now - THROUGHPUT_WINDOW_MS;
     const recent = this.store.finishedSince(this.sweepId, since);
     const partial = (this.stmt.partial.get(this.sweepId) as { cost: number }).cost;
     const first = (this.stmt.firstStart.get(this.sweepId, since) as { at: number | null }).at;
@@ -169,7 +167,7 @@ export class SweepWatcher {
       retries: failures.filter((f) => !f.final).length,
       science: science.summarize(),
       note: live
-        ? `run by pid ${lease.pid} on ${lease.host}`
+        ? `run by pid ${live.pid} on ${live.host}`
         : phase === 'stopped'
           ? 'no coordinator (resume it with bopt resume)'
           : undefined,

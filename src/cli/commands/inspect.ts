@@ -2,11 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { resolveDatabasePath } from '../../paths.js';
 import { openReadOnly } from '../../storage/open.js';
 import { queryReadOnly, runQuery } from '../../storage/query.js';
-import { SweepStore } from '../../storage/store.js';
+import { storedPhase, SweepStore, THROUGHPUT_WINDOW_MS } from '../../storage/store.js';
 import { formatDuration } from '../../ui/format.js';
 import { formatResult, parseFormat } from '../format.js';
-
-const THROUGHPUT_WINDOW_MS = 5 * 60_000;
 
 /** Reads go through a read-only connection: inspecting never changes or locks out a running sweep. */
 function withReadOnlyStore<T>(db: string | undefined, fn: (store: SweepStore) => T): T {
@@ -61,11 +59,8 @@ export function statusCommand(name: string | undefined, options: { db?: string }
         const eta = live && c.remainingCost > 0 ? `, eta ${formatDuration((c.remainingCost / costRate) * 1000)}` : '';
         rate = `; ${perMin.toFixed(1)} tasks/min over the last ${formatDuration(span * 1000)}${eta}`;
       }
-      const holder = live
-        ? `running (pid ${lease.pid} on ${lease.host})`
-        : c.pending + c.running > 0
-          ? 'stopped'
-          : 'complete';
+      const phase = storedPhase(c, lease, now);
+      const holder = live ? `running (pid ${lease.pid} on ${lease.host})` : phase;
       lines.push(
         `${n}: ${holder}; ${c.total} tasks: ${c.done} done, ${c.running} running, ${c.pending} pending, ${c.failed} failed${rate}`,
       );

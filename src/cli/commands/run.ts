@@ -1,10 +1,12 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
-import { loadSweep, parseSweepText } from '../../sweep/index.js';
+import { loadSweep, parseSweepText, varyingParams } from '../../sweep/index.js';
+import { planSearch } from '../../scheduler/search-rounds.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { createPlainReporter } from '../../ui/plain.js';
+import { onStopSignals } from '../signals.js';
 import { BoptError } from '../../errors.js';
 import { boptVersion } from '../../version.js';
 import { engineNotice } from '../engine-notice.js';
@@ -53,33 +55,12 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
     store.close();
     throw e;
   }
-  const coordinator = new Coordinator({
-    store,
-    sweep,
-    runner,
-    codeVersion: boptVersion(),
-    retries: options.retries,
-    retryFailed: options.retryFailed,
-  });
-  const detachUi = await attachUi(coordinator, options.ui);
-  let signals = 0;
-  const onSignal = (): void => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write('bopt: second interrupt, exiting now; running tasks will be reclaimed on resume\n');
-      process.exit(130);
-    }
-    coordinator.interrupt();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   let summary: RunSummary;
   try {
-    summary = await coordinator.run();
+    summary = sweep.search
+      ? await runSearchRounds(sweep, store, runner, options)
+      : await runOnce(sweep, store, runner, options);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await detachUi();
     await runner.close();
     store.close();
   }
@@ -96,6 +77,73 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
     return 1;
   }
   return 0;
+}
+
+/** One coordinator over the sweep's tasks, with the UI and Ctrl-C handling attached. */
+async function runOnce(
+  sweep: LoadedSweep,
+  store: SweepStore,
+  runner: TaskRunner,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const coordinator = new Coordinator({
+    store,
+    sweep,
+    runner,
+    codeVersion: boptVersion(),
+    retries: options.retries,
+    retryFailed: options.retryFailed,
+  });
+  const detachUi = await attachUi(coordinator, options.ui);
+  const detachSignals = onStopSignals(
+    () => coordinator.interrupt(),
+    'bopt: second interrupt, exiting now; running tasks will be reclaimed on resume',
+  );
+  try {
+    return await coordinator.run();
+  } finally {
+    detachSignals();
+    await detachUi();
+  }
+}
+
+/**
+ * A search sweep: each round, the search (replayed from the stored outcomes) chooses the tasks, they
+ * become the sweep's members, and one coordinator trains the missing ones. Tasks already stored by
+ * any sweep are reused, not retrained.
+ */
+async function runSearchRounds(
+  sweep: LoadedSweep,
+  store: SweepStore,
+  runner: TaskRunner,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const candidateKeys = sweep.tasks.map((t) => t.key);
+  let last: RunSummary | undefined;
+  const started = Date.now();
+  let trained = 0;
+  for (;;) {
+    const plan = planSearch(sweep, store.finishedOutcomes(candidateKeys));
+    const round: LoadedSweep = { ...sweep, tasks: plan.chosen, varying: varyingParams(plan.chosen) };
+    if (plan.done || plan.missing.length === 0) {
+      // Record the final membership (a search over stored results may train nothing at all).
+      store.registerSweep(round, boptVersion());
+      const sweepId = store.requireSweep(sweep.name).id;
+      const counts = store.counts(sweepId);
+      return {
+        sweep: sweep.name,
+        counts,
+        total: counts.total,
+        trained,
+        failed: counts.failed,
+        interrupted: false,
+        wallMs: Date.now() - started,
+      };
+    }
+    last = await runOnce(round, store, runner, { ...options, retryFailed: options.retryFailed && last === undefined });
+    trained += last.trained;
+    if (last.interrupted) return { ...last, trained, wallMs: Date.now() - started };
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { resolveDatabasePath } from '../../paths.js';
 import { colorEnabled } from '../../ui/format.js';
 import { progressLine, scienceLine } from '../../ui/plain.js';
 import { SweepWatcher } from '../../ui/watch.js';
+import { onStopSignals } from '../signals.js';
 
 export interface WatchOptions {
   db?: string;
@@ -39,14 +40,11 @@ async function watchWithUi(watcher: SweepWatcher, interval: number): Promise<voi
   const element = () => createElement(App, { vm: watcher.poll(), color, readOnly: true, onQuit: () => stop() });
   const instance = render(element(), { exitOnCtrlC: false, maxFps: 5 });
   const timer = setInterval(() => instance.rerender(element()), interval);
-  const onSignal = () => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const detachSignals = onStopSignals(() => stop(), 'bopt watch: second interrupt, exiting now');
   try {
     await done;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    detachSignals();
     clearInterval(timer);
     instance.unmount();
     await instance.waitUntilExit();

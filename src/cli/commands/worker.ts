@@ -1,6 +1,7 @@
 /** `bopt worker --queue URL`: a worker process that trains queued jobs until a signal stops it. */
 import { BoptError } from '../../errors.js';
 import { QueueWorker } from '../../queue/queue-worker.js';
+import { onStopSignals } from '../signals.js';
 
 export interface WorkerCommandOptions {
   queue?: string;
@@ -19,26 +20,14 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     stallMs: options.stallMs,
   });
   process.stderr.write(`bopt worker: ${worker.description}; waiting for jobs (Ctrl-C to stop)\n`);
-  let signals = 0;
+  let detachSignals = (): void => {};
   await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write(
-          'bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires\n',
-        );
-        process.exit(130);
-      }
+    detachSignals = onStopSignals(() => {
       process.stderr.write('bopt worker: stopping; running jobs go back to the queue\n');
-      void worker.stop().then(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+      void worker.stop().then(() => resolve());
+    }, 'bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires');
   });
+  detachSignals();
   const s = worker.stats;
   process.stderr.write(
     `bopt worker: stopped; trained ${s.trained}, failed ${s.failed}, refused ${s.refused}, handed back ${s.handedBack}\n`,

@@ -8,8 +8,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../paths.js';
 import { ENGINE_VERSIONS } from '../versions.js';
 import {
   parameterCount,
@@ -52,26 +52,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
-  /** One core's peak vector-FMA throughput in GFLOP/s, best window over `seconds` (benchmarks). */
-  peakGflops?: (seconds?: number) => number;
-}
-
-/** The folder holding bopt's package.json (works from src/ under tsx and from dist/ after tsc). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bopt') return dir;
-      } catch {
-        /* not ours: keep walking */
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the bopt package root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
+  /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
+  fmaPeak(seconds: number): { gflops: number; isa: string };
 }
 
 export const ADDON_RELATIVE_PATH = join('build', 'Release', 'bopt_native.node');

@@ -1,0 +1,56 @@
+/**
+ * Inputs that would exhaust memory before validation are refused first: the CLI runs here with a
+ * small heap, so a regression fails fast with an out-of-memory crash instead of endangering the machine.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const HEADER = `fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 40, n_test: 40, batch_size: 10, lr: 0.1, steps: 3}\n`;
+
+function runSmallHeap(file: string, dbPath: string): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=192', CLI, 'run', file, '--no-ui', '--db', dbPath], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stderr: r.stderr };
+}
+
+test('huge counts, huge files and non-regular paths: one-line error, exit 2, nothing written', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const cases: Array<{ name: string; file: string; expect: RegExp }> = [];
+    const add = (name: string, body: string, expect: RegExp): void => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, body);
+      cases.push({ name, file, expect });
+    };
+    add('repeats', `name: r\n${HEADER}repeats: 1000000000\n`, /repeats: expected at most 5000000, got 1000000000/);
+    add(
+      'linear',
+      `name: l\n${HEADER}grid: {l2: {linear: {from: 0, to: 1, num: 100000000}}}\n`,
+      /num: expected at most 5000000, got 100000000/,
+    );
+    const big = join(dir, 'big.yaml');
+    writeFileSync(
+      big,
+      `name: b\n${HEADER}grid:\n  lr: [${Array.from({ length: 700_000 }, (_, i) => (i + 1) / 1e6).join(', ')}]\n`,
+    );
+    cases.push({ name: 'big', file: big, expect: /MiB; a sweep file is at most 4 MiB/ });
+    cases.push({ name: 'device', file: '/dev/zero', expect: /not a regular file/ });
+    for (const c of cases) {
+      const dbPath = join(dir, `${c.name}.sqlite`);
+      const r = runSmallHeap(c.file, dbPath);
+      assert.equal(r.status, 2, `${c.name}: ${r.stderr.slice(0, 300)}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${c.name}: ${r.stderr}`);
+      assert.match(r.stderr, c.expect, c.name);
+      assert.ok(!existsSync(dbPath), `${c.name}: no database written`);
+    }
+  } finally {
+    cleanup();
+  }
+});
