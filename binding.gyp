@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "bopt_native",
-      "sources": ["native/addon.cc", "native/kernel.cc"],
+      "sources": ["native/addon.cc", "native/kernel.cc", "native/peak.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2"],

@@ -16,13 +16,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseTrainConfig, type ModelName } from '../src/engines/config.js';
 import { mnistFolder } from '../src/engines/data/index.js';
 import { batchSequence, prepareTraining, type PreparedTraining } from '../src/engines/driver.js';
-import { loadNativeEngine, nativeUnavailableReason } from '../src/engines/native/index.js';
+import { loadNativeAddon, loadNativeEngine, nativeUnavailableReason } from '../src/engines/native/index.js';
 import { packageRoot } from '../src/paths.js';
 import { referenceEngine } from '../src/engines/reference/index.js';
 import type { KernelFactory } from '../src/engines/types.js';
@@ -58,6 +59,12 @@ export interface EngineBenchRow {
   seconds?: number;
   /** Throughput of two tasks on two workers over one task on one (two-workers row). */
   speedup?: number;
+  /** Useful FLOPs of the sparse work per second, GFLOP/s (native train rows). */
+  gflops?: number;
+  /** gflops as a percentage of the measured single-core FMA peak (native train rows). */
+  peakPercent?: number;
+  /** CPU model (cpu row); with the FMA peak in gflops and its vector unit in note. */
+  cpu?: string;
   /** PyTorch's µs per example over this engine's, same bench and batch, same run (>1: faster than PyTorch). */
   vsTorch?: number;
   note?: string;
@@ -88,6 +95,21 @@ function prepare(model: ModelName, dataset: 'mnist' | 'mnist01', hidden: number,
       seed: 0,
     }),
   );
+}
+
+/**
+ * Useful FLOPs of one training example: the first layer touches only the example's nonzero inputs
+ * (forward and weight gradient, 2 FLOPs per multiply-add each), the dense MLP output layer costs its
+ * forward, weight gradient and back-propagation to the hidden layer.
+ */
+function flopsPerExample(prep: PreparedTraining): number {
+  const { x, n } = prep.train;
+  let nonzero = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== 0) nonzero++;
+  const perExample = nonzero / n;
+  const { model, hidden, classes } = prep.shape;
+  const firstWidth = model === 'mlp' ? hidden : model === 'softmax' ? classes : 1;
+  return 4 * perExample * firstWidth + (model === 'mlp' ? 6 * hidden * classes : 0);
 }
 
 /**
@@ -275,15 +297,30 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
       }
     }
   }
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const addon = factories.some((f) => f.name === 'native') ? loadNativeAddon() : null;
+  const peak = addon ? addon.fmaPeak(0.5) : undefined;
+  rows.push({ engine: 'cpu', bench: 'cpu', cpu, gflops: peak?.gflops, note: peak?.isa });
+  log(
+    `  CPU: ${cpu}` + (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : ''),
+  );
   const torch = new Map<string, Map<number, number>>();
   for (const m of MODELS) {
     const prep = prepare(m.bench, m.dataset, m.hidden);
+    const flops = flopsPerExample(prep);
     for (const f of factories) {
       for (const B of batches) {
         // the reference engine is ~1000x slower at B = 1000 on the MLP: shorter budget
         const us = timeSteps(f, prep, B, seconds, repeats);
-        rows.push({ engine: f.name, bench: m.bench, batch: B, usPerExample: us });
-        log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example`);
+        const row: EngineBenchRow = { engine: f.name, bench: m.bench, batch: B, usPerExample: us };
+        let rate = '';
+        if (f.name === 'native' && peak) {
+          row.gflops = flops / us / 1e3;
+          row.peakPercent = (100 * row.gflops) / peak.gflops;
+          rate = `  ${row.gflops.toFixed(1)} GFLOP/s, ${row.peakPercent.toFixed(0)} % of peak`;
+        }
+        rows.push(row);
+        log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example${rate}`);
       }
     }
     if (options.torch !== false && m.bench !== 'logreg') {
@@ -346,13 +383,23 @@ export function formatEngineBench(rows: EngineBenchRow[]): string {
           : r.usPerExample < 100
             ? r.usPerExample.toFixed(1)
             : r.usPerExample.toFixed(0);
-      return r.vsTorch !== undefined ? `${v} (${r.vsTorch.toFixed(1)}x)` : v;
+      const vs = r.vsTorch !== undefined ? ` (${r.vsTorch.toFixed(1)}x)` : '';
+      const ofPeak = r.peakPercent !== undefined ? ` [${r.peakPercent.toFixed(0)} %]` : '';
+      return v + vs + ofPeak;
     });
     out.push(`| ${engine} | ${bench} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  out.push("µs per training example; (Nx) = PyTorch time / this engine's time, same run.");
+  out.push(
+    "µs per training example; (Nx) = PyTorch time / this engine's time, same run; [P %] = useful FLOPs of the " +
+      'sparse work per second as a share of the measured single-core FMA peak.',
+  );
   for (const r of rows) {
+    if (r.bench === 'cpu') {
+      const peak = r.gflops !== undefined ? `; FMA peak of one core ${r.gflops.toFixed(1)} GFLOP/s (${r.note})` : '';
+      out.push(`- CPU: ${r.cpu}${peak}`);
+      continue;
+    }
     if (r.bench === 'eval-mlp')
       out.push(`- ${r.engine}: evaluate the 10,000 test images (MLP 784-800-10): ${r.seconds?.toFixed(3)} s`);
     if (r.bench === 'two-workers')

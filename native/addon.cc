@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "kernel.hpp"
+#include "peak.hpp"
 
 namespace {
 
@@ -24,6 +25,19 @@ Napi::Float32Array float32Arg(const Napi::Value& v, const char* what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
   return v.As<Napi::Float32Array>();
+}
+
+// fmaPeak(seconds) -> { gflops, isa }: this core's measured single-precision FMA ceiling (bench only).
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "fmaPeak(seconds)");
+  double seconds = info[0].As<Napi::Number>().DoubleValue();
+  if (!(seconds > 0 && seconds <= 60)) throw Napi::RangeError::New(env, "fmaPeak: seconds must be in (0, 60]");
+  bopt::FmaPeak p = bopt::measureFmaPeak(seconds);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("gflops", Napi::Number::New(env, p.gflops));
+  out.Set("isa", Napi::String::New(env, p.isa));
+  return out;
 }
 
 class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
@@ -183,6 +197,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("NativeKernel", NativeKernel::Define(env));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
 #if defined(__AVX2__)
   exports.Set("isa", Napi::String::New(env, "avx2"));
 #elif defined(__AVX__)

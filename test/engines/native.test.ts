@@ -280,4 +280,13 @@ describe('native engine: determinism and contract', { skip }, () => {
     assert.ok(!Number.isFinite(k.step(batch)));
     k.dispose?.();
   });
+
+  it('fmaPeak measures a positive FMA rate on the widest vector unit this CPU has; bad seconds throw', () => {
+    const a = addon as NativeAddon;
+    const peak = a.fmaPeak(0.05);
+    assert.ok(Number.isFinite(peak.gflops) && peak.gflops > 0, `gflops ${peak.gflops}`);
+    assert.ok(['avx512', 'avx2', 'generic'].includes(peak.isa), `isa ${peak.isa}`);
+    assert.throws(() => a.fmaPeak(0), /seconds/);
+    assert.throws(() => a.fmaPeak(Number.NaN), /seconds/);
+  });
 });

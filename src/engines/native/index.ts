@@ -52,6 +52,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
+  /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
+  fmaPeak(seconds: number): { gflops: number; isa: string };
 }
 
 export const ADDON_RELATIVE_PATH = join('build', 'Release', 'bopt_native.node');
