@@ -128,12 +128,49 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
   }
 }
 
+// ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B): the rows of W1 are cut into tiles of
+// `tile` rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps
+// a cursor into its sorted nonzeros and its partial sums in `out` between tiles. The nonzeros of an example
+// are still summed in the same order as fwdChunk (a float store/reload is exact), so results are
+// bit-identical to the unblocked loop.
+template <int NV, bool RELU>
+void fwdChunkTiled(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, int D, int tile,
+                   const Csr& X, const int32_t* rows, int B, float* __restrict out, int64_t* __restrict cursor) {
+  const int64_t* st = X.start.data();
+  const int32_t* ix = X.idx.data();
+  const float* vl = X.val.data();
+  for (int b = 0; b < B; b++) cursor[b] = st[rows[b]];
+  for (int i0 = 0; i0 < D; i0 += tile) {
+    const int i1 = std::min(D, i0 + tile);
+    const bool first = i0 == 0, last = i1 == D;
+    for (int b = 0; b < B; b++) {
+      const int64_t e = st[rows[b] + 1];
+      int64_t p = cursor[b];
+      if (!first && !last && (p >= e || ix[p] >= i1)) continue;  // no nonzero in this tile: partial sums stay
+      float* o = out + static_cast<size_t>(b) * Wp + c0;
+      v8 acc[NV];
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] = first ? vload(bias + c0 + 8 * u) : vload(o + 8 * u);
+      for (; p < e && ix[p] < i1; p++) {
+        const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
+        const v8 xv = vbc(vl[p]);
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
+      }
+      cursor[b] = p;
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) vstore(o + 8 * u, (RELU && last) ? vrelu(acc[u]) : acc[u]);
+    }
+  }
+}
+
 template <bool RELU>
-void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, const Csr& X, const int32_t* rows,
-                 int B, float* out) {
+void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, int D, int tile, const Csr& X,
+                 const int32_t* rows, int B, float* out, int64_t* cursor) {
   switch (nv) {
-#define BOPT_CASE(N) \
-  case N:            \
+#define BOPT_CASE(N)                                                             \
+  case N:                                                                        \
+    if (tile > 0) return fwdChunkTiled<N, RELU>(W, Wp, bias, c0, D, tile, X, rows, B, out, cursor); \
     return fwdChunk<N, RELU>(W, Wp, bias, c0, X, rows, B, out);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
@@ -297,6 +334,9 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
     chunks_.emplace_back(off, nv);
     off += nv * 8;
   }
+  // rows per forward tile: the widest chunk's slice of W1 takes about half of a 32 KiB L1
+  const int widest = (nvec + nch - 1) / nch;
+  rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
 }
 
 size_t Kernel::parameterCount() const {
@@ -426,11 +466,14 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
 }
 
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out) {
+  const int tile = B >= FWD_TILE_MIN_B ? rowTile_ : 0;
+  if (tile > 0) cursor_.resize(B);
   for (const auto& ch : chunks_) {
     if (model_ == MLP)
-      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor_.data());
     else
-      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, X, rows, B, out);
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out,
+                         cursor_.data());
   }
 }
 

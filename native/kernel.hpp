@@ -113,6 +113,8 @@ struct Csr {
 class Kernel {
  public:
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
+  static constexpr int FWD_TILE_MIN_B = 32;     // batch-blocked forward from this batch size on
+  static constexpr int L1_TILE_BYTES = 16384;   // bytes of W1 per forward tile (half of L1)
 
   Kernel(Model model, int inputs, int hidden, int classes, const float* x, const int32_t* y, int64_t n, int d,
          const Options& o);
@@ -150,6 +152,8 @@ class Kernel {
   std::vector<int32_t> cnt_, touched_, colStart_, colB_, fill_;
   std::vector<float> colV_;
   FBuf G1_, Gb1_, GW2T_, Gb2_;  // gradient mode only
+  int rowTile_ = 0;                  // W1 rows per forward tile
+  std::vector<int64_t> cursor_;      // per example: next nonzero, while a tiled forward pass runs
   std::vector<int32_t> evalRows_;
   std::vector<double> exBuf_;
   FBuf g2scratch_;

@@ -227,6 +227,26 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, `loss ${r.lossErr}, weights ${r.weightErr}`);
   });
 
+  // From B = 32 on, the first layer runs batch-blocked: tiles of W1 rows (16 KiB of the widest output
+  // chunk) with every example's partial sums kept between tiles. Hidden 90 (padded to 96: two chunks of
+  // 48 outputs, 85-row tiles) and 20 (one chunk, 170-row tiles): 784 rows end in a partial tile; B = 33
+  // and 45 are no multiple of anything; the 2,000-image test evaluation ends in a partial block of 256.
+  it('batch-blocked first layer: tile and block edges (hidden 20 and 90, softmax; B = 33, 45; m = 0.9, l2 = 0.01)', () => {
+    const inputs: Array<Partial<TrainConfigInput>> = [
+      { model: 'mlp', dataset: 'mnist', hidden: 90 },
+      { model: 'mlp', dataset: 'mnist', hidden: 20 },
+      { model: 'softmax', dataset: 'mnist' },
+    ];
+    for (const input of inputs) {
+      const p = prepare(input);
+      for (const B of [33, 45]) {
+        const r = compare(p, lrFor(0.9), 0.9, 0.01, 60, B);
+        const what = `${input.model} ${input.hidden ?? ''} B=${B}: loss ${r.lossErr}, weights ${r.weightErr}, test loss ${r.evalErr}`;
+        assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4 && r.evalErr <= 1e-4 && r.accDiff <= 2e-4, what);
+      }
+    }
+  });
+
   it('lazy momentum + L2 stays exact across the periodic flush (1,100 steps, logreg, B = 1)', () => {
     const input = { model: 'logreg', dataset: 'mnist01' } as const;
     const p = prepare(input);

@@ -1,0 +1,118 @@
+/**
+ * Before/after of the native addon: two builds of bopt_native.node, timed interleaved in one process
+ * (A, B, A, B, ...: a loaded machine slows both alike), and checked for identical parameters after the
+ * same steps and identical test loss.
+ *
+ *   node dist/bench/native-ab.js OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5]
+ */
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { parseTrainConfig } from '../src/engines/config.js';
+import { batchSequence, prepareTraining } from '../src/engines/driver.js';
+import { createNativeKernel, type NativeAddon } from '../src/engines/native/index.js';
+
+const LR = 0.01;
+const MOMENTUM = 0.9;
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const files = process.argv.slice(2, 4);
+if (files.length !== 2 || files.some((f) => !f.endsWith('.node'))) {
+  console.error('usage: native-ab OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5]');
+  process.exit(2);
+}
+const addons = files.map((f) => createRequire(import.meta.url)(resolve(f)) as NativeAddon);
+const batches = (flag('batches') ?? '1,10,100,1000').split(',').map(Number);
+const rounds = Number(flag('rounds') ?? '5');
+const prep = prepareTraining(
+  parseTrainConfig({
+    engine: 'reference',
+    model: 'mlp',
+    dataset: 'mnist',
+    hidden: 800,
+    n_train: 1000,
+    n_test: 10000,
+    batch_size: 1,
+    lr: LR,
+    momentum: MOMENTUM,
+    steps: 0,
+    seed: 0,
+  }),
+);
+
+function kernelOf(addon: NativeAddon) {
+  const k = createNativeKernel(addon, prep.shape, prep.train, { lr: LR, momentum: MOMENTUM, l2: 0 });
+  k.setParameters(prep.initialParams);
+  return k;
+}
+
+/** Best µs/example over ~20 ms windows during `ms` milliseconds. */
+function time(addon: NativeAddon, B: number, ms: number): number {
+  const k = kernelOf(addon);
+  const it = batchSequence(1, prep.train.n, B);
+  const pre: Int32Array[] = Array.from({ length: 64 }, () => it.next().value);
+  k.step(pre[0]);
+  let best = Infinity;
+  let s = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    const t = performance.now();
+    let n = 0;
+    let now = t;
+    do {
+      k.step(pre[(s + n++) % pre.length]);
+      now = performance.now();
+    } while (now - t < 20);
+    s += n;
+    best = Math.min(best, ((now - t) * 1000) / (n * B));
+  }
+  k.dispose?.();
+  return best;
+}
+
+function timeEval(addon: NativeAddon): number {
+  const k = kernelOf(addon);
+  k.step(batchSequence(0, prep.train.n, 10).next().value);
+  const t = performance.now();
+  k.evaluate(prep.test);
+  const s = (performance.now() - t) / 1000;
+  k.dispose?.();
+  return s;
+}
+
+// identical numbers: the same steps from the same start, every batch size
+for (const B of batches) {
+  const params = addons.map((a) => {
+    const k = kernelOf(a);
+    const it = batchSequence(2, prep.train.n, B);
+    for (let i = 0; i < 5; i++) k.step(it.next().value);
+    const p = k.getParameters();
+    const ev = k.evaluate(prep.test);
+    k.dispose?.();
+    return { p, loss: ev.loss };
+  });
+  let diff = 0;
+  for (let i = 0; i < params[0].p.length; i++) if (params[0].p[i] !== params[1].p[i]) diff++;
+  console.log(
+    `B=${B}: ${diff} of ${params[0].p.length} parameters differ after 5 steps; test loss ${params[0].loss} vs ${params[1].loss}`,
+  );
+}
+
+console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`);
+console.log(
+  `native MLP 784-800-10, n_train 1000, lr ${LR}, momentum ${MOMENTUM}; best of ${rounds} interleaved rounds`,
+);
+console.log('| B | before µs/example | after µs/example | before/after |');
+console.log('|---:|---:|---:|---:|');
+for (const B of batches) {
+  const best = [Infinity, Infinity];
+  for (let r = 0; r < rounds; r++) for (let a = 0; a < 2; a++) best[a] = Math.min(best[a], time(addons[a], B, 300));
+  console.log(`| ${B} | ${best[0].toFixed(2)} | ${best[1].toFixed(2)} | ${(best[0] / best[1]).toFixed(2)}x |`);
+}
+const ev = [Infinity, Infinity];
+for (let r = 0; r < 3; r++) for (let a = 0; a < 2; a++) ev[a] = Math.min(ev[a], timeEval(addons[a]));
+console.log(`| eval 10,000 | ${ev[0].toFixed(3)} s | ${ev[1].toFixed(3)} s | ${(ev[0] / ev[1]).toFixed(2)}x |`);
