@@ -1,5 +1,5 @@
 /**
- * Orchestration benchmarks (issue 2): trivial tasks through the real coordinator, Piscina pool and
+ * Orchestration benchmarks: trivial tasks through the real coordinator, Piscina pool and
  * SQLite; expansion + insert of a 100,000-task grid; and the speed-up of 2 workers over 1 on real
  * training tasks. Run: npm run bench (or node dist/bench/orchestration.js [--quick]).
  */
