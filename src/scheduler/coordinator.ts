@@ -200,7 +200,7 @@ export class Coordinator {
       } catch (e) {
         if (!isTransientWriteError(e)) throw e;
         const waitedMs = Date.now() - started;
-        const problem = `${this.options.store.path} is ${describeProblem(e).replace(/^the disk is full$/, 'on a full disk')}`;
+        const problem = `${this.options.store.path} is ${describeProblem(e)}`;
         if (waitedMs >= budget) {
           this.fatal ??= new BoptError(
             `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping. ` +

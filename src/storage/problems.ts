@@ -29,7 +29,7 @@ export function describeProblem(e: unknown): string {
     return `cannot be opened (${message}): check the path and its folder's permissions`;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
     return 'locked by another connection that holds its write lock (another bopt run, or an sqlite3 shell in a transaction)';
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'the disk is full';
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'on a full disk';
   if (code.startsWith('SQLITE_IOERR')) return `an I/O error (${message})`;
   return message;
 }
