@@ -7,24 +7,24 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { bopt, boptAsync, countOf, exited, tempDir, waitForCount, writeSweep } from '../helpers/index.js';
+import {
+  SMALL_MLP_FIXED,
+  bopt,
+  boptAsync,
+  countOf,
+  exited,
+  tempDir,
+  waitForCount,
+  writeSweep,
+} from '../helpers/index.js';
 
 let dir: string;
 let cleanup: () => void;
 before(() => ({ dir, cleanup } = tempDir()));
 after(() => cleanup());
 
-const COMMON = `fixed:
-  engine: reference
-  model: mlp
-  hidden: 32
-  dataset: mnist
-  n_train: 200
-  n_test: 200
-  steps: 150
-`;
 const SEARCH = (name: string) => `name: ${name}
-${COMMON}grid:
+${SMALL_MLP_FIXED}grid:
   lr: [0.05, 0.2]
 search:
   from: 2
@@ -76,7 +76,7 @@ test('kill -9 mid-search, then run again: the same task keys as the uninterrupte
 test('a search over stored grid results trains only the tasks the grid lacks', () => {
   const db = join(dir, 'c.sqlite');
   const grid = `name: grid
-${COMMON}grid:
+${SMALL_MLP_FIXED}grid:
   lr: [0.05, 0.2]
   batch_size: [2, 8, 128]
 repeats: 1

@@ -55,13 +55,8 @@ export function fakeResult(overrides: Partial<TrainResult> = {}): TrainResult {
   };
 }
 
-/**
- * A sweep of 12 × `repeats` small MLP tasks (0.1–0.7 s each on the reference engine): long enough
- * for a kill or an interrupt to land while tasks are running.
- */
-export function killableSweepYaml(name: string, repeats = 1): string {
-  return `name: ${name}
-fixed:
+/** The `fixed:` block of the small reference-engine MLP tasks the end-to-end tests train. */
+export const SMALL_MLP_FIXED = `fixed:
   engine: reference
   model: mlp
   hidden: 32
@@ -69,7 +64,15 @@ fixed:
   n_train: 200
   n_test: 200
   steps: 150
-grid:
+`;
+
+/**
+ * A sweep of 12 × `repeats` small MLP tasks (0.1–0.7 s each on the reference engine): long enough
+ * for a kill or an interrupt to land while tasks are running.
+ */
+export function killableSweepYaml(name: string, repeats = 1): string {
+  return `name: ${name}
+${SMALL_MLP_FIXED}grid:
   lr: [0.05, 0.1, 0.2]
   batch_size: [8, 16, 32, 64]
 repeats: ${repeats}
