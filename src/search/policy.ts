@@ -81,6 +81,17 @@ export function batchLattice(s: Pick<SearchSettings, 'from' | 'to' | 'resolution
   return out;
 }
 
+/**
+ * The lattice points that can differ: every batch size at or above the training-set size trains
+ * full batch (the engines use min(B, N)), so only the first such point is kept and the search never
+ * spends tasks on copies of the full-batch run.
+ */
+export function usefulLattice(lattice: readonly number[], fullBatch: number | null): number[] {
+  if (fullBatch === null) return [...lattice];
+  const first = lattice.findIndex((b) => b >= fullBatch);
+  return first === -1 ? [...lattice] : lattice.slice(0, first + 1);
+}
+
 /** Seeds 0 .. n-1: the k-th seed of every point is the same, so points are comparable seed by seed. */
 const seedList = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -193,8 +204,9 @@ export function searchGroup(
   settings: SearchSettings,
   results: readonly Observation[],
   prior: number | null = null,
+  fullBatch: number | null = null,
 ): SearchState {
-  const lattice = batchLattice(settings);
+  const lattice = usefulLattice(batchLattice(settings), fullBatch);
   const key = (p: SearchPoint): string => `${p.batchSize}:${p.seed}`;
   const stored = new Map(results.map((o) => [key(o), o]));
   const coarse = coarseIndices(lattice.length, settings.coarse, prior === null ? null : nearestIndex(lattice, prior));

@@ -89,6 +89,30 @@ describe('search policy', () => {
     assert.deepEqual(searchGroup(SETTINGS, partial).next, first);
   });
 
+  it('never proposes a batch size above the first full-batch one', () => {
+    const nTrain = 300;
+    const f = objective(40, 1.5, 0.002, 7);
+    const results: Observation[] = [];
+    for (let guard = 0; guard < 200; guard++) {
+      const state = searchGroup(SETTINGS, results, null, nTrain);
+      if (state.phase === 'done') break;
+      for (const p of state.next) {
+        if (!results.some((o) => o.batchSize === p.batchSize && o.seed === p.seed))
+          results.push({ ...p, accuracy: f(Math.min(p.batchSize, nTrain), p.seed) });
+      }
+    }
+    const firstFull = batchLattice(SETTINGS).find((b) => b >= nTrain)!;
+    assert.ok(results.length > 0);
+    assert.ok(
+      results.every((o) => o.batchSize <= firstFull),
+      `proposed ${Math.max(...results.map((o) => o.batchSize))}`,
+    );
+    assert.ok(
+      results.some((o) => o.batchSize === firstFull),
+      'the full-batch point is still measured',
+    );
+  });
+
   it('counts failed runs as below the peak', () => {
     const f = (b: number, seed: number): number | null => (b <= 100 ? null : 0.5 + seed * 0.001 - b * 1e-5);
     const { state } = runSearch(SETTINGS, f);
