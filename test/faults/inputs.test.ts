@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseSweep, longTaskWarning } from '../../src/sweep/index.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -53,4 +54,50 @@ test('huge counts, huge files and non-regular paths: one-line error, exit 2, not
   } finally {
     cleanup();
   }
+});
+
+test('values that cannot work are refused when the sweep is loaded: file, field and value on one line, exit 2, no task rows', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const base = { engine: 'reference', model: 'mlp', dataset: 'mnist', hidden: 8, n_train: 100, batch_size: 10 };
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['n-train', { n_train: 60001 }, /fixed\.n_train: .*60001 is more than the 60000 MNIST training images/],
+      [
+        'n-train-01',
+        { model: 'logreg', dataset: 'mnist01', n_train: 20000 },
+        /fixed\.n_train: .*20000 is more than 11847, the largest balanced 0\/1 subset/,
+      ],
+      ['n-test', { n_test: 10001 }, /fixed\.n_test: .*10001 is more than the 10000 MNIST test images/],
+      ['hidden', { hidden: 1000000 }, /fixed\.hidden: expected at most 16384 hidden units, got 1000000/],
+      ['steps', { steps: 1e15 }, /fixed\.steps: expected at most 1000000000 steps, got 1000000000000000/],
+      [
+        'synthetic',
+        { model: 'logreg', dataset: 'synthetic', features: 100000, n_train: 5000 },
+        /fixed\.n_train: .*5000 examples of 100000 features are 500000000 numbers, more than the limit/,
+      ],
+    ];
+    for (const [name, over, expect] of cases) {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, `name: v\nfixed: ${JSON.stringify({ ...base, lr: 0.1, steps: 3, ...over })}\n`);
+      const dbPath = join(dir, `${name}.sqlite`);
+      const r = runSmallHeap(file, dbPath);
+      assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`${name}.yaml: `), `${name}: names the file: ${r.stderr}`);
+      assert.match(r.stderr, expect, name);
+      assert.ok(!existsSync(dbPath), `${name}: nothing written`);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a legitimately huge task is a warning, not an error', () => {
+  const body = `name: w\nfixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 1000, lr: 0.1, steps: 100000000}\ngrid: {batch_size: [10, 1000]}\n`;
+  const warning = longTaskWarning(parseSweep(body, 'sweeps/w.yaml'));
+  assert.match(
+    warning ?? '',
+    /^bopt: warning: sweeps\/w\.yaml: steps: a task trains 100000000 steps of batch 1000 \(1\.0e\+11 examples\)/,
+  );
+  assert.equal(longTaskWarning(parseSweep(body.replace('100000000', '1000'), 'sweeps/w.yaml')), null);
 });

@@ -162,7 +162,7 @@ test('empty axes, conflicts and zip lengths', () => {
   );
   fails(
     ok(
-      '  lr: 1\n  steps: 1\ngrid:\n  batch_size: {linear: {from: 1, to: 1000000, num: 10000}}\n  hidden: {linear: {from: 1, to: 1000000, num: 10000}}\n',
+      '  lr: 1\n  steps: 1\ngrid:\n  batch_size: {linear: {from: 1, to: 1000000, num: 10000}}\n  hidden: {linear: {from: 1, to: 10000, num: 10000}}\n',
     ),
     'the sweep has 100000000 points (10000 x 10000); the limit is 5000000',
   );

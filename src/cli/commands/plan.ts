@@ -4,7 +4,7 @@ import { loadEngine } from '../../engines/registry.js';
 import { planSweep, readStoredTimings, type StoredTiming } from '../../scheduler/plan.js';
 import { openReadOnly } from '../../storage/open.js';
 import { resolveDatabasePath } from '../../paths.js';
-import { loadSweep } from '../../sweep/index.js';
+import { loadSweep, longTaskWarning } from '../../sweep/index.js';
 import { formatDuration } from '../../ui/format.js';
 import { engineNotice } from '../engine-notice.js';
 
@@ -18,6 +18,8 @@ export async function planCommand(file: string, options: PlanOptions): Promise<n
   const sweep = loadSweep(file);
   const notice = engineNotice(sweep);
   if (notice) process.stderr.write(notice + '\n');
+  const warning = longTaskWarning(sweep);
+  if (warning) process.stderr.write(warning + '\n');
   const dbPath = resolveDatabasePath(options.db);
   let stored: StoredTiming[] = [];
   let done = new Set<string>();

@@ -1,6 +1,6 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
-import { loadSweep, parseSweepText, varyingParams } from '../../sweep/index.js';
+import { loadSweep, longTaskWarning, parseSweepText, varyingParams } from '../../sweep/index.js';
 import { planSearch } from '../../scheduler/search-rounds.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
@@ -47,6 +47,8 @@ export async function resumeCommand(name: string, options: RunOptions): Promise<
 async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number> {
   const notice = engineNotice(sweep);
   if (notice) process.stderr.write(notice + '\n');
+  const warning = longTaskWarning(sweep);
+  if (warning) process.stderr.write(warning + '\n');
   const store = SweepStore.open(resolveDatabasePath(options.db));
   let runner: TaskRunner;
   try {
