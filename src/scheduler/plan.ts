@@ -176,7 +176,10 @@ export async function priceTasks(tasks: readonly ExpandedTask[], options: PlanOp
   let probeSeconds = 0;
   const plan = [...unpriced.values()].map((group) => {
     const batch = (t: ExpandedTask): number => Math.min(t.params.batch_size, t.params.n_train, PROBE_MAX_BATCH);
-    const batches = spreadInLog([...new Set(group.map(batch))].sort((a, b) => a - b), PROBES_PER_KIND);
+    const batches = spreadInLog(
+      [...new Set(group.map(batch))].sort((a, b) => a - b),
+      PROBES_PER_KIND,
+    );
     return { group, batch, batches };
   });
   const probeCount = plan.reduce((a, p) => a + p.batches.length, 0);
