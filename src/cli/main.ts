@@ -5,7 +5,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BoptError } from '../errors.js';
 import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
-import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
+import { exportCommand, listCommand, queryCommand, statusCommand, type QueryOptions } from './commands/inspect.js';
+import { DEFAULT_QUERY_MAX_ROWS, DEFAULT_QUERY_TIMEOUT_S } from './query-run.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
 import { planCommand, type PlanOptions } from './commands/plan.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
@@ -47,6 +48,15 @@ function addRunOptions(cmd: Command): Command {
       positiveInt('--queue-slots'),
     );
 }
+
+const nonNegativeNumber =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new BoptError(`${name}: expected a number of seconds >= 0, got "${value}"`);
+    return n;
+  };
 
 let exitCode = 0;
 
@@ -133,8 +143,20 @@ program
   .description('run SQL against the results')
   .addOption(dbOption())
   .option('--format <format>', 'table, csv or json', 'table')
-  .action((sql: string, options: { db?: string; format: string }) => {
-    process.stdout.write(queryCommand(sql, options));
+  .option(
+    '--timeout <seconds>',
+    `stop the query after this long, 0 for no limit (default: ${DEFAULT_QUERY_TIMEOUT_S})`,
+    nonNegativeNumber('--timeout'),
+    DEFAULT_QUERY_TIMEOUT_S,
+  )
+  .option(
+    '--max-rows <n>',
+    `write at most this many rows, 0 for no limit (default: ${DEFAULT_QUERY_MAX_ROWS})`,
+    parseIntOption('--max-rows'),
+    DEFAULT_QUERY_MAX_ROWS,
+  )
+  .action(async (sql: string, options: QueryOptions) => {
+    exitCode = await queryCommand(sql, options);
   });
 
 program

@@ -23,6 +23,46 @@ export function queryReadOnly(path: string, sql: string, params: Cell[] = []): Q
 }
 
 export function runQuery(db: Database.Database, sql: string, params: Cell[] = []): QueryResult {
+  const { columns, rows } = iterateQuery(db, sql, params);
+  return { columns, rows: [...rows] };
+}
+
+export interface QueryRows {
+  columns: string[];
+  /** The rows one at a time, as SQLite steps: nothing is held but the current row. */
+  rows: Generator<Cell[], void, undefined>;
+}
+
+/** One read-only statement whose rows are read one at a time; errors are one-line BoptErrors. */
+export function iterateQuery(db: Database.Database, sql: string, params: Cell[] = []): QueryRows {
+  const stmt = prepareReader(db, sql);
+  const columns = stmt.columns().map((c) => c.name);
+  function* rows(): Generator<Cell[], void, undefined> {
+    let it: IterableIterator<Cell[]>;
+    try {
+      it = stmt.raw(true).iterate(...params) as IterableIterator<Cell[]>;
+    } catch (e) {
+      throw sqlError(e);
+    }
+    try {
+      for (;;) {
+        let next: IteratorResult<Cell[]>;
+        try {
+          next = it.next();
+        } catch (e) {
+          throw sqlError(e);
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      it.return?.();
+    }
+  }
+  return { columns, rows: rows() };
+}
+
+function prepareReader(db: Database.Database, sql: string): Database.Statement {
   let stmt: Database.Statement;
   try {
     stmt = db.prepare(sql);
@@ -34,13 +74,11 @@ export function runQuery(db: Database.Database, sql: string, params: Cell[] = []
       'query refused: the database is opened read-only and this statement returns no rows (only SELECT-like queries are allowed)',
     );
   }
-  try {
-    const columns = stmt.columns().map((c) => c.name);
-    const rows = stmt.raw(true).all(...params) as Cell[][];
-    return { columns, rows };
-  } catch (e) {
-    const message = (e as Error).message;
-    if (/readonly/i.test(message)) throw new BoptError(`query refused: the database is opened read-only (${message})`);
-    throw new BoptError(`SQL error: ${message}`);
-  }
+  return stmt;
+}
+
+function sqlError(e: unknown): BoptError {
+  const message = (e as Error).message;
+  if (/readonly/i.test(message)) return new BoptError(`query refused: the database is opened read-only (${message})`);
+  return new BoptError(`SQL error: ${message}`);
 }

@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { resolveDatabasePath } from '../../paths.js';
 import { openReadOnly } from '../../storage/open.js';
-import { queryReadOnly, runQuery } from '../../storage/query.js';
+import { runQuery } from '../../storage/query.js';
 import { storedPhase, SweepStore, THROUGHPUT_WINDOW_MS } from '../../storage/store.js';
 import { formatDuration } from '../../ui/format.js';
 import { formatResult, parseFormat } from '../format.js';
+import { queryInProcess, queryWithTimeLimit } from '../query-run.js';
 
 /** Reads go through a read-only connection: inspecting never changes or locks out a running sweep. */
 function withReadOnlyStore<T>(db: string | undefined, fn: (store: SweepStore) => T): T {
@@ -69,11 +70,6 @@ export function statusCommand(name: string | undefined, options: { db?: string }
   });
 }
 
-export function queryCommand(sql: string, options: { db?: string; format: string }): string {
-  const format = parseFormat(options.format);
-  return formatResult(queryReadOnly(resolveDatabasePath(options.db), sql), format);
-}
-
 export function exportCommand(
   name: string,
   options: { db?: string; format: string; out?: string; curves: boolean },
@@ -97,4 +93,21 @@ export function exportCommand(
     return '';
   }
   return text;
+}
+
+export interface QueryOptions {
+  db?: string;
+  format: string;
+  /** Seconds before the query is stopped; 0: no limit (the query then runs in this process). */
+  timeout: number;
+  /** Rows written at most (the cut is said on stderr); 0: no limit. */
+  maxRows: number;
+}
+
+/** `bopt query`: one read-only statement, bounded in time and rows. Returns the exit code. */
+export async function queryCommand(sql: string, options: QueryOptions): Promise<number> {
+  const format = parseFormat(options.format);
+  const path = resolveDatabasePath(options.db);
+  if (options.timeout > 0) return queryWithTimeLimit({ sql, path, format, maxRows: options.maxRows }, options.timeout);
+  return queryInProcess(sql, path, format, options.maxRows);
 }
