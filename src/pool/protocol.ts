@@ -34,6 +34,8 @@ export interface RunJobOptions {
 export interface TaskRunner {
   /** How many jobs it trains at once: the coordinator keeps this many in flight. */
   readonly slots: number;
+  /** How many workers train its jobs where that is not `slots` (a queue: the live workers it found). */
+  readonly workers?: number;
   /** Human-readable description for headers and logs. */
   readonly description: string;
   run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome>;

@@ -12,6 +12,9 @@
  *   the retry (BullMQ attempts: 1, so attempts are counted in one place).
  * - Abort (Ctrl-C): a job still waiting is withdrawn; one already running on a worker is left to
  *   finish, and its result is collected by the next run of the sweep.
+ * - Jobs go into the queue of this bopt's versions (protocol.ts: routedQueueName), so only workers
+ *   of the same versions take them; the workers' registry gives the number of workers that can, and
+ *   each worker of another version is named once on the log.
  */
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
@@ -23,6 +26,7 @@ import { BoptError } from '../errors.js';
 import type { SweepStore } from '../storage/store.js';
 import {
   DEFAULT_QUEUE_NAME,
+  QUEUE_PREFIX,
   bullmqOptions,
   checkQueueName,
   parseQueueUrl,
@@ -30,7 +34,18 @@ import {
   preflight,
   type QueueEndpoint,
 } from './connection.js';
-import { JOB_NAME, decodeOutcome, type QueueJobData } from './protocol.js';
+import {
+  JOB_NAME,
+  REGISTRY_STALE_MS,
+  compatibilityTag,
+  decodeOutcome,
+  localVersions,
+  parseWorkerRecord,
+  registryKey,
+  routedQueueName,
+  type QueueJobData,
+  type WorkerRecord,
+} from './protocol.js';
 
 export interface BullmqRunnerOptions {
   /** redis://[user:pass@]host:port[/db] or rediss://... */
@@ -49,6 +64,8 @@ export interface BullmqRunnerOptions {
   pollMs?: number;
   /** How long to wait for Redis at start; default 10 s. */
   connectTimeoutMs?: number;
+  /** One line of news, such as a worker of another version (default: stderr). */
+  log?: (line: string) => void;
 }
 
 type JobState = BullState | 'unknown';
@@ -77,6 +94,11 @@ export class BullmqRunner implements TaskRunner {
   private readonly toForget = new Set<string>();
   private readonly raisedListeners = new WeakSet<AbortSignal>();
   private readonly boptVersion: string;
+  private readonly tag: string;
+  /** Workers of other versions already named on the log. */
+  private readonly named = new Set<string>();
+  private readonly log: (line: string) => void;
+  private liveWorkers = 0;
   private readonly origin = `${hostname()}:${process.pid}`;
   private readonly connecting: ConnectWatch;
   private lastErrorPrinted = 0;
@@ -95,6 +117,7 @@ export class BullmqRunner implements TaskRunner {
       );
       runner.connected = true;
       await runner.dropStoredResults();
+      await runner.readRegistry();
     } catch (e) {
       await runner.close().catch(() => undefined);
       throw e;
@@ -110,9 +133,13 @@ export class BullmqRunner implements TaskRunner {
     if (!Number.isInteger(this.slots) || this.slots < 1)
       throw new BoptError(`--queue-slots: expected a positive integer, got ${this.slots}`);
     this.boptVersion = options.boptVersion ?? currentBoptVersion();
+    const versions = localVersions(this.boptVersion);
+    this.tag = compatibilityTag(versions);
+    this.log = options.log ?? ((line) => process.stderr.write(`bopt: ${line}\n`));
     const base = bullmqOptions(this.endpoint);
-    this.queue = new Queue(this.queueName, base);
-    this.events = new QueueEvents(this.queueName, base);
+    const routed = routedQueueName(this.queueName, versions);
+    this.queue = new Queue(routed, base);
+    this.events = new QueueEvents(routed, base);
     const onError = (e: Error): void => this.noteError(e);
     this.queue.on('error', onError);
     this.events.on('error', onError);
@@ -133,7 +160,12 @@ export class BullmqRunner implements TaskRunner {
       const f = this.flights.get(jobId);
       if (f && !f.settled && data && typeof data === 'object') f.onProgress(data as JobProgress);
     });
-    this.description = `BullMQ queue "${this.queueName}" at ${this.endpoint.display}, ${this.slots} in flight`;
+    this.description = `BullMQ queue "${this.queueName}" at ${this.endpoint.display} (jobs of bopt ${this.boptVersion}: ${routed}), ${this.slots} in flight`;
+  }
+
+  /** Threads of the live workers that take this coordinator's jobs, as last read from the registry. */
+  get workers(): number {
+    return this.liveWorkers;
   }
 
   async run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome> {
@@ -259,6 +291,7 @@ export class BullmqRunner implements TaskRunner {
       for (const f of this.flights.values()) {
         if (f.submitted && !f.settled) this.track(this.check(f));
       }
+      this.track(this.readRegistry());
     }, this.options.pollMs ?? 5_000);
     this.watchdog.unref();
   }
@@ -303,6 +336,40 @@ export class BullmqRunner implements TaskRunner {
       await Promise.all(stale.map((j) => this.queue.remove(j.id!)));
       if (jobs.length < page) return;
       start -= stale.length;
+    }
+  }
+
+  /**
+   * Count the live workers of this coordinator's versions, and name once each live worker of
+   * another version (it takes none of these jobs, which wait for a worker that can). Stale records
+   * (workers killed without removing theirs) are deleted.
+   */
+  private async readRegistry(): Promise<void> {
+    const key = registryKey(QUEUE_PREFIX, this.queueName);
+    const client = await this.queue.client;
+    const entries = await client.hgetall(key);
+    const now = Date.now();
+    let threads = 0;
+    const others: Array<[string, WorkerRecord]> = [];
+    for (const [name, text] of Object.entries(entries)) {
+      const record = parseWorkerRecord(text);
+      if (!record || now - record.seen > REGISTRY_STALE_MS) {
+        await client.hdel(key, name);
+        continue;
+      }
+      if (record.tag === this.tag) threads += record.threads;
+      else others.push([name, record]);
+    }
+    this.liveWorkers = threads;
+    for (const [name, record] of others) {
+      if (this.named.has(name)) continue;
+      this.named.add(name);
+      const engines = (v: Readonly<Record<string, string>>): string => Object.values(v).sort().join(', ');
+      this.log(
+        `queue "${this.queueName}": worker ${name} cannot take these jobs: it runs bopt ${record.boptVersion} (${engines(record.engineVersions)}), ` +
+          `this coordinator bopt ${this.boptVersion} (${engines(localVersions(this.boptVersion).engineVersions)}); the jobs wait for a worker of the same versions` +
+          (threads === 0 ? ' (none is connected yet)' : ''),
+      );
     }
   }
 

@@ -2,6 +2,7 @@
  * What a BullMQ job carries between a coordinator and `bopt worker` processes: the TrainJob, and the
  * versions it must be trained with. The job id is the task key, so a task is never queued twice.
  */
+import { createHash } from 'node:crypto';
 import type { JobOutcome, TrainJob } from '../pool/protocol.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 
@@ -30,6 +31,58 @@ export interface LocalVersions {
 }
 
 export const localVersions = (boptVersion: string): LocalVersions => ({ boptVersion, engineVersions: ENGINE_VERSIONS });
+
+/**
+ * Jobs are routed by version: a coordinator queues into, and a worker takes from, the BullMQ queue
+ * `<name>.<tag>`, the tag a hash of the bopt version and every engine's version tag. A worker of
+ * another version never sees the jobs (so it never refuses one, and no task fails for it); the
+ * workers' registry (below) lets the coordinator say which workers cannot take its jobs.
+ */
+export function compatibilityTag(local: LocalVersions): string {
+  const engines = Object.entries(local.engineVersions).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256')
+    .update(JSON.stringify({ bopt: local.boptVersion, engines }))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** The BullMQ queue that jobs of these versions go through. */
+export const routedQueueName = (name: string, local: LocalVersions): string => `${name}.${compatibilityTag(local)}`;
+
+/** What a worker process says about itself in the registry hash, refreshed every REGISTRY_BEAT_MS. */
+export interface WorkerRecord {
+  boptVersion: string;
+  engineVersions: Record<string, string>;
+  tag: string;
+  /** Jobs it trains at once. */
+  threads: number;
+  /** When it last refreshed this record (ms since the epoch). */
+  seen: number;
+}
+
+export const REGISTRY_BEAT_MS = 5_000;
+/** A record older than this is a worker that is gone (killed without removing it). */
+export const REGISTRY_STALE_MS = 3 * REGISTRY_BEAT_MS;
+
+/** The Redis hash of the workers of a queue name, whatever their version: field = worker name. */
+export const registryKey = (prefix: string, name: string): string => `${prefix}:${name}:workers`;
+
+/** A registry value, or null when it is not a record this bopt can read. */
+export function parseWorkerRecord(text: string): WorkerRecord | null {
+  try {
+    const r = JSON.parse(text) as Partial<WorkerRecord>;
+    if (typeof r.boptVersion !== 'string' || typeof r.tag !== 'string' || typeof r.seen !== 'number') return null;
+    return {
+      boptVersion: r.boptVersion,
+      engineVersions: r.engineVersions ?? {},
+      tag: r.tag,
+      threads: typeof r.threads === 'number' ? r.threads : 1,
+      seen: r.seen,
+    };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Why this worker must not train the job, or null. One line naming both sides' versions, stored as

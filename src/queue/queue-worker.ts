@@ -5,8 +5,10 @@
  * jobs' locks: a job loses its lock only when this process dies or hangs, and then BullMQ's stalled
  * check (run by every worker) puts it back in the queue for another worker.
  *
- * A job queued by a coordinator of another bopt or engine version is refused: it fails at once with
- * an UnrecoverableError naming both versions, which the coordinator stores as the task's error.
+ * Jobs are routed by version (protocol.ts): this worker takes jobs only from the queue of its own bopt
+ * and engine versions, and registers itself (name, versions, threads) in the queue name's registry so
+ * that a coordinator can count its workers and say which cannot take its jobs. A job it cannot read
+ * (another job format) fails at once with an UnrecoverableError naming both versions.
  *
  * Stopping (SIGINT/SIGTERM, Slurm's or Kubernetes' preemption): no new job is taken, running
  * trainings are aborted and their jobs handed back to the queue at once (not counted as a failure);
@@ -20,6 +22,7 @@ import { boptVersion as currentBoptVersion } from '../version.js';
 import { BoptError } from '../errors.js';
 import {
   DEFAULT_QUEUE_NAME,
+  QUEUE_PREFIX,
   bullmqOptions,
   checkQueueName,
   parseQueueUrl,
@@ -27,7 +30,17 @@ import {
   preflight,
   type QueueEndpoint,
 } from './connection.js';
-import { encodeNonFinite, localVersions, versionRefusal, type QueueJobData } from './protocol.js';
+import {
+  REGISTRY_BEAT_MS,
+  compatibilityTag,
+  encodeNonFinite,
+  localVersions,
+  registryKey,
+  routedQueueName,
+  versionRefusal,
+  type QueueJobData,
+  type WorkerRecord,
+} from './protocol.js';
 
 export interface QueueWorkerOptions {
   url: string;
@@ -69,12 +82,16 @@ export class QueueWorker {
   private stopping: Promise<void> | null = null;
   private readonly connecting: ConnectWatch;
   private lastErrorPrinted = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   static async start(options: QueueWorkerOptions): Promise<QueueWorker> {
     await preflight(parseQueueUrl(options.url), options.connectTimeoutMs ?? 10_000);
     const w = new QueueWorker(options);
     try {
       await w.connecting.ready(w.worker.waitUntilReady(), options.connectTimeoutMs ?? 10_000);
+      await w.register();
+      w.heartbeat = setInterval(() => void w.register().catch((e: Error) => w.noteError(e)), REGISTRY_BEAT_MS);
+      w.heartbeat.unref();
     } catch (e) {
       await w.stop(true).catch(() => undefined);
       throw e;
@@ -95,17 +112,21 @@ export class QueueWorker {
     this.versions = localVersions(options.boptVersion ?? currentBoptVersion());
     this.log = options.log ?? ((line) => process.stderr.write(`bopt worker: ${line}\n`));
     this.pool = new PiscinaRunner({ workers: this.concurrency, progressIntervalMs: options.progressIntervalMs ?? 500 });
-    this.worker = new Worker<QueueJobData>(this.queueName, (job, token, signal) => this.process(job, token, signal), {
-      ...bullmqOptions(this.endpoint),
-      // Shown as the job's processedBy: which machine and process holds a running job.
-      name: this.name,
-      concurrency: this.concurrency,
-      lockDuration: stallMs,
-      stalledInterval: stallMs,
-      // A job whose worker died twice fails; the coordinator then counts a failed attempt and retries.
-      maxStalledCount: 1,
-      autorun: true,
-    });
+    this.worker = new Worker<QueueJobData>(
+      routedQueueName(this.queueName, this.versions),
+      (job, token, signal) => this.process(job, token, signal),
+      {
+        ...bullmqOptions(this.endpoint),
+        // Shown as the job's processedBy: which machine and process holds a running job.
+        name: this.name,
+        concurrency: this.concurrency,
+        lockDuration: stallMs,
+        stalledInterval: stallMs,
+        // A job whose worker died twice fails; the coordinator then counts a failed attempt and retries.
+        maxStalledCount: 1,
+        autorun: true,
+      },
+    );
     this.worker.on('error', (e) => this.noteError(e));
   }
 
@@ -119,12 +140,46 @@ export class QueueWorker {
    */
   stop(now = false): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.heartbeat = null;
+      await this.unregister().catch(() => undefined);
       const closing = this.worker.close(now);
       for (const ac of this.running.values()) ac.abort(new Error('worker stopping'));
       await closing.catch((e: Error) => this.noteError(e));
       await this.pool.close();
     })();
     return this.stopping;
+  }
+
+  /** Write (or refresh) this worker's record in the registry of its queue name. */
+  private async register(): Promise<void> {
+    const record: WorkerRecord = {
+      boptVersion: this.versions.boptVersion,
+      engineVersions: { ...this.versions.engineVersions },
+      tag: compatibilityTag(this.versions),
+      threads: this.concurrency,
+      seen: Date.now(),
+    };
+    const client = await this.worker.client;
+    await client.hset(registryKey(QUEUE_PREFIX, this.queueName), { [this.name]: JSON.stringify(record) });
+  }
+
+  /** Remove the record, with a bound: a Redis that is down must not hold up the stop. */
+  private async unregister(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1_000);
+    });
+    const removal = (async () => {
+      const client = await this.worker.client;
+      if (client.status !== 'ready') return;
+      await client.hdel(registryKey(QUEUE_PREFIX, this.queueName), this.name);
+    })();
+    try {
+      await Promise.race([removal, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async process(job: Job<QueueJobData>, token: string | undefined, signal?: AbortSignal): Promise<unknown> {

@@ -128,7 +128,7 @@ export class Coordinator {
         sweep: sweep.name,
         database: store.path,
         engine: this.options.engineLabel ?? [...new Set(sweep.tasks.map((t) => t.params.engine))].join('+'),
-        workers: runner.slots,
+        workers: runner.workers ?? runner.slots,
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
         totalCost: before.totalCost,

@@ -13,6 +13,8 @@ import type { SweepEvent } from '../../src/scheduler/events.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
 import { bullmqOptions, parseQueueUrl } from '../../src/queue/connection.js';
+import { localVersions, routedQueueName } from '../../src/queue/protocol.js';
+import { QueueWorker } from '../../src/queue/queue-worker.js';
 import { boptVersion } from '../../src/version.js';
 import {
   boptAsync,
@@ -36,7 +38,7 @@ const MLP = { model: 'mlp', hidden: 32, n_train: 200, n_test: 200, steps: 150 } 
 const SWEEP = (name: string) => killableSweepYaml(name);
 const GRID = 12;
 
-describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () => {
+describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 240_000 }, () => {
   let redis: TestRedis;
   let dir: string;
   let cleanup: () => void;
@@ -80,7 +82,10 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
 
   /** A Queue handle on the test Redis, for looking at what is left in it. */
   function inspect(queueName: string): Queue {
-    const q = new Queue(queueName, bullmqOptions(parseQueueUrl(redis.url)));
+    const q = new Queue(
+      routedQueueName(queueName, localVersions(boptVersion())),
+      bullmqOptions(parseQueueUrl(redis.url)),
+    );
     queues.push(q);
     return q;
   }
@@ -294,41 +299,56 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
     await exited(worker);
   });
 
-  test('a worker of another version refuses the jobs; the tasks fail with a message naming both versions', async () => {
+  test('a worker of another version takes none of the jobs: no task fails, a compatible worker trains them all, the coordinator names the other worker once', async () => {
     const name = 'versions';
-    const worker = await startWorker(name);
+    const other = await QueueWorker.start({
+      url: redis.url,
+      queueName: name,
+      workers: 1,
+      boptVersion: '0.0.0-other',
+      log: () => undefined,
+    });
+    const good = await startWorker(name);
     const store = SweepStore.open(join(dir, `${name}.sqlite`));
+    const lines: string[] = [];
     const runner = await BullmqRunner.connect({
       url: redis.url,
       queueName: name,
       isStored: storedResultCheck(store),
-      boptVersion: '0.0.0-other',
+      pollMs: 200,
+      log: (line) => lines.push(line),
     });
     try {
-      const sweep = tinySweep(name, [0, 1, 2]);
-      const summary = await new Coordinator({ store, sweep, runner, codeVersion: '0.0.0-other', retries: 1 }).run();
-      assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 0, failed: 3 });
-      const rows = store.db.prepare('SELECT attempts, last_error FROM tasks').all() as {
-        attempts: number;
-        last_error: string;
-      }[];
-      const mine = boptVersion().replace(/\./g, '\\.');
-      for (const r of rows) {
-        assert.equal(r.attempts, 2, 'the coordinator counted and retried');
-        assert.match(
-          r.last_error,
-          new RegExp(
-            `^version mismatch: the coordinator runs bopt 0\\.0\\.0-other with engine reference reference-1, worker \\S+:${worker.pid} runs bopt ${mine} with engine reference reference-1`,
-          ),
-        );
-      }
-      assert.equal(await leftInRedis(inspect(name)), 0, 'failed jobs removed once recorded');
-      assert.match(worker.output().stderr, /refused task [0-9a-f]+: version mismatch/);
+      assert.equal(runner.workers, 1, 'one worker of this version, the other not counted');
+      const sweep = tinySweep(name, [0, 1, 2, 3, 4, 5]);
+      const events: SweepEvent[] = [];
+      const c = new Coordinator({ store, sweep, runner, codeVersion: boptVersion(), retries: 0 });
+      c.onEvent((e) => events.push(e));
+      const summary = await c.run();
+      assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 6, failed: 0 });
+      assert.equal(countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'), 0, 'no attempt counted');
+      assert.equal(other.stats.refused + other.stats.trained + other.stats.failed, 0, 'the other worker saw no job');
+      const start = events.find((e) => e.type === 'sweep-start');
+      assert.equal(
+        start?.type === 'sweep-start' ? start.workers : undefined,
+        1,
+        'the real worker count, not the slots',
+      );
+      const about = lines.filter((l) => l.includes(other.name));
+      assert.equal(about.length, 1, `named once: ${lines.join('\n')}`);
+      assert.match(
+        about[0]!,
+        new RegExp(
+          `^queue "versions": worker \\S+:${process.pid} cannot take these jobs: it runs bopt 0\\.0\\.0-other \\(.*reference-1.*\\), this coordinator bopt ${boptVersion().replace(/\./g, '\\.')} `,
+        ),
+      );
+      assert.ok(!lines.some((l) => l.includes(`:${good.pid}`)), 'the compatible worker is not named');
     } finally {
       await runner.close();
       store.close();
-      worker.kill('SIGTERM');
-      await exited(worker);
+      await other.stop();
+      good.kill('SIGTERM');
+      await exited(good);
     }
   });
 
