@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
-import { batchSequence, prepareTraining, train } from '../../src/engines/driver.js';
+import { DIVERGED_LOSS_FACTOR, batchSequence, prepareTraining, train } from '../../src/engines/driver.js';
 import { referenceEngine } from '../../src/engines/reference/index.js';
 import {
   defaultEngine,
@@ -140,6 +140,18 @@ describe('train()', () => {
       referenceEngine,
     );
     assert.equal(m.diverged, true);
+  });
+});
+
+describe('divergence beyond NaN', () => {
+  it('a finite loss far above chance is marked diverged, and the run is not cut short', () => {
+    const blown = train(cfg({ features: 10, n_train: 200, labels: 'random', lr: 1e4, steps: 100 }), referenceEngine);
+    assert.ok(Number.isFinite(blown.trainLoss), `finite loss ${blown.trainLoss}`);
+    assert.ok(blown.trainLoss > DIVERGED_LOSS_FACTOR * Math.log(2), `loss ${blown.trainLoss} far above ln 2`);
+    assert.equal(blown.diverged, true);
+    assert.equal(blown.stepsDone, 100, 'the trajectory is not changed: every step is trained');
+    const sane = train(cfg({ features: 10, n_train: 200, labels: 'random', lr: 1, steps: 100 }), referenceEngine);
+    assert.equal(sane.diverged, false);
   });
 });
 
