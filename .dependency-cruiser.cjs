@@ -39,6 +39,14 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'sqlite-only-in-storage',
+      comment:
+        'all SQL lives in src/storage behind named methods (README: How it works); tests may open a database of their own',
+      severity: 'error',
+      from: { path: '^(src|bench)/', pathNot: '^src/storage/' },
+      to: { path: '^node_modules/(@types/)?better-sqlite3/' },
+    },
+    {
       name: 'every-src-file-has-a-layer',
       comment: 'a new top-level folder under src/ needs its place in LAYERS and in the README',
       severity: 'error',

@@ -7,19 +7,15 @@
  * batch; without any, from a short probe trained here. Wall time packs the tasks longest first onto
  * the workers, as the coordinator does.
  */
-import type Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
-import { trainConfigSchema, type TrainConfig } from '../engines/config.js';
+import type { TrainConfig } from '../engines/config.js';
 import { train } from '../engines/driver.js';
 import type { KernelFactory } from '../engines/types.js';
+import type { StoredTiming } from '../storage/reader.js';
 import { estimateCost } from '../sweep/cost.js';
 import type { ExpandedTask } from '../sweep/types.js';
 
-/** A finished task as stored: its parameters and its measured wall time. */
-export interface StoredTiming {
-  params: TrainConfig;
-  wallMs: number;
-}
+export type { StoredTiming };
 
 export type RateSource = 'database' | 'probe';
 
@@ -160,21 +156,4 @@ export async function planSweep(tasks: readonly ExpandedTask[], options: PlanOpt
     fromProbe: estimates.filter((e) => e.source === 'probe').length,
     probeSeconds,
   };
-}
-
-/** Finished tasks' parameters and wall times, and the keys of every stored result, from a database. */
-export function readStoredTimings(db: Database.Database): { stored: StoredTiming[]; done: Set<string> } {
-  const rows = db
-    .prepare(
-      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone
-       FROM results r JOIN tasks t ON t.key = r.task_key`,
-    )
-    .all() as { key: string; params: string; wallMs: number; stepsDone: number }[];
-  const stored: StoredTiming[] = [];
-  for (const r of rows) {
-    const parsed = trainConfigSchema.safeParse(JSON.parse(r.params));
-    // a diverged run stopped early: its wall time paid for the steps it did
-    if (parsed.success) stored.push({ params: { ...parsed.data, steps: r.stepsDone }, wallMs: r.wallMs });
-  }
-  return { stored, done: new Set(rows.map((r) => r.key)) };
 }

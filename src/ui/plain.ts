@@ -5,9 +5,9 @@
  * the same state as the live UI, so its ETA is the same cost-model ETA.
  */
 import type { SweepEvent } from '../scheduler/events.js';
-import { compactNumber, formatDuration } from './format.js';
-import { fitText } from './fit-text.js';
-import { applyEvent, costFraction, createState, snapshot, type ViewModel } from './state.js';
+import { formatDuration } from './format.js';
+import { bOptText, fitText } from './fit-text.js';
+import { applyEvent, doneFraction, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
@@ -26,14 +26,12 @@ export function progressLine(vm: ViewModel): string {
   return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
 }
 
-/** "B_opt: eps=0.5 -> 32, eps=1 -> 64; fit ..." or null before any result. */
+/** "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. */
 export function scienceLine(vm: ViewModel): string | null {
   const s = vm.science;
   if (s.groups.length === 0) return null;
-  const groups = s.groups
-    .map((g) => `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`)
-    .join(', ');
-  return `B_opt (${s.method}): ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
+  const groups = s.groups.map((g) => `${g.label} -> ${bOptText(g)}`).join(', ');
+  return `B_opt: ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
 }
 
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {
@@ -56,7 +54,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
           `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
         );
         lastLine = t;
-        lastFraction = costFraction(state);
+        lastFraction = doneFraction(state);
         return;
       }
       case 'task-retry':
@@ -83,7 +81,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         return;
       }
       default: {
-        const fraction = costFraction(state);
+        const fraction = doneFraction(state);
         if (t - lastLine >= intervalMs || fraction - lastFraction >= costStep) {
           lastLine = t;
           lastFraction = fraction;

@@ -8,6 +8,7 @@
  */
 import type { TrainConfig } from '../engines/config.js';
 import type { SweepEvent } from '../scheduler/events.js';
+import { costFraction, throughput } from '../scheduler/progress.js';
 import type { StateCounts } from '../storage/store.js';
 import { ScienceAccumulator, type ScienceView } from './science.js';
 
@@ -232,19 +233,22 @@ export function remainingCost(state: SweepState): number {
 }
 
 /** Done share of the total estimated cost, 0..1, counting running tasks' partial progress. Cheap: O(1). */
-export function costFraction(state: SweepState): number {
-  if (state.totalCost > 0) return Math.min(1, Math.max(0, 1 - remainingCost(state) / state.totalCost));
-  return state.endedAt !== null ? 1 : 0;
+export function doneFraction(state: SweepState): number {
+  return costFraction(remainingCost(state), state.totalCost, state.endedAt !== null);
 }
 
 /** The ViewModel of the current state: derived numbers are computed here, once per frame. */
 export function snapshot(state: SweepState, now: number = Date.now()): ViewModel {
   const end = state.endedAt ?? now;
   const elapsedMs = Math.max(0, end - state.startedAt);
-  const left = remainingCost(state);
-  const costRate = elapsedMs > 0 ? state.workDone / elapsedMs : 0;
-  const etaMs = state.endedAt !== null ? 0 : costRate > 0 ? left / costRate : left === 0 && state.started ? 0 : null;
-  const tasksPerMinute = elapsedMs >= 1000 && state.trained > 0 ? (state.trained / elapsedMs) * 60_000 : null;
+  const { tasksPerMinute, etaMs } = throughput({
+    tasks: state.trained,
+    cost: state.workDone,
+    spanMs: elapsedMs,
+    leftCost: remainingCost(state),
+    active: state.started,
+    ended: state.endedAt !== null,
+  });
   const phase: Phase =
     state.endReason !== null
       ? state.endReason
@@ -275,7 +279,7 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     phase,
     counts: { ...state.counts },
     total: state.total,
-    fraction: costFraction(state),
+    fraction: doneFraction(state),
     elapsedMs,
     tasksPerMinute,
     etaMs,

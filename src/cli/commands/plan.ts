@@ -1,8 +1,8 @@
 import { availableParallelism, cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { loadEngine } from '../../engines/registry.js';
-import { planSweep, readStoredTimings, type StoredTiming } from '../../scheduler/plan.js';
-import { openReadOnly } from '../../storage/open.js';
+import { planSweep, type StoredTiming } from '../../scheduler/plan.js';
+import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { loadSweep } from '../../sweep/index.js';
 import { formatDuration } from '../../ui/format.js';
@@ -22,11 +22,11 @@ export async function planCommand(file: string, options: PlanOptions): Promise<n
   let stored: StoredTiming[] = [];
   let done = new Set<string>();
   if (existsSync(dbPath)) {
-    const db = openReadOnly(dbPath);
+    const store = SweepStore.openReadOnly(dbPath);
     try {
-      ({ stored, done } = readStoredTimings(db));
+      ({ stored, done } = store.reader.storedTimings());
     } finally {
-      db.close();
+      store.close();
     }
   }
   const workers = options.workers ?? availableParallelism();
