@@ -146,21 +146,38 @@ export class SweepReader {
   }
 
   /**
-   * Finished tasks' parameters and wall times, and the keys of every stored result. A task whose
-   * parameters this bopt no longer reads is left out of the timings (its key still counts as done).
+   * Finished tasks' parameters and wall times, the keys of every stored result, and every finished or
+   * failed task's outcome as the search sees it (accuracy null when it failed or diverged). A task
+   * whose parameters this bopt no longer reads is left out of the timings (its key still counts as done).
    */
-  storedTimings(): { stored: StoredTiming[]; done: Set<string> } {
+  storedTimings(): {
+    stored: StoredTiming[];
+    done: Set<string>;
+    outcomes: Map<string, { testAccuracy: number | null }>;
+  } {
     const rows = this.prepared(
-      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone
+      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone,
+              r.test_accuracy AS testAccuracy, r.diverged AS diverged
        FROM results r JOIN tasks t ON t.key = r.task_key`,
-    ).all() as { key: string; params: string; wallMs: number; stepsDone: number }[];
+    ).all() as {
+      key: string;
+      params: string;
+      wallMs: number;
+      stepsDone: number;
+      testAccuracy: number | null;
+      diverged: number | null;
+    }[];
     const stored: StoredTiming[] = [];
+    const outcomes = new Map<string, { testAccuracy: number | null }>();
     for (const r of rows) {
       const parsed = trainConfigSchema.safeParse(JSON.parse(r.params));
       // a diverged run stopped early: its wall time paid for the steps it did
       if (parsed.success) stored.push({ params: { ...parsed.data, steps: r.stepsDone }, wallMs: r.wallMs });
+      outcomes.set(r.key, { testAccuracy: r.diverged === 0 ? r.testAccuracy : null });
     }
-    return { stored, done: new Set(rows.map((r) => r.key)) };
+    for (const key of this.prepared(`SELECT key FROM tasks WHERE state = 'failed'`).pluck().all() as string[])
+      if (!outcomes.has(key)) outcomes.set(key, { testAccuracy: null });
+    return { stored, done: new Set(rows.map((r) => r.key)), outcomes };
   }
 
   // ----------------------------------------------------------------------------------------------
