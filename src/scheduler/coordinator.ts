@@ -12,7 +12,7 @@ import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
-import type { SweepEvent } from './events.js';
+import type { SearchProgress, SweepEvent } from './events.js';
 
 export interface CoordinatorOptions {
   store: SweepStore;
@@ -37,6 +37,8 @@ export interface CoordinatorOptions {
    * backoff) before the run stops. Default 120 s.
    */
   storeRetryMs?: number;
+  /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
+  search?: SearchProgress;
 }
 
 /** Exit code of a run stopped because its database stayed unwritable. */
@@ -130,6 +132,7 @@ export class Coordinator {
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
         totalCost: before.totalCost,
+        ...(this.options.search ? { search: this.options.search } : {}),
       });
 
       timers.push(

@@ -34,6 +34,8 @@ export interface WorkMeasure {
   active: boolean;
   /** The sweep (or this run of it) is over: nothing is left to wait for. */
   ended: boolean;
+  /** A search's later rounds, priced by the same cost model: the expected cost and the most they may cost. */
+  laterCost?: { expected: number; max: number };
 }
 
 export interface Throughput {
@@ -41,17 +43,23 @@ export interface Throughput {
   tasksPerMinute: number | null;
   /** 0 once ended or nothing is left; null while nothing trains or no rate is known yet. */
   etaMs: number | null;
+  /** With later rounds: the ETA if they cost their maximum; null otherwise or without a rate. */
+  etaMaxMs: number | null;
 }
 
 export function throughput(m: WorkMeasure): Throughput {
   const costRate = m.spanMs > 0 ? m.cost / m.spanMs : 0;
   const tasksPerMinute = m.spanMs >= 1000 && m.tasks > 0 ? (m.tasks / m.spanMs) * 60_000 : null;
+  const later = m.ended ? 0 : (m.laterCost?.expected ?? 0);
   let etaMs: number | null;
   if (m.ended) etaMs = 0;
   else if (!m.active) etaMs = null;
-  else if (m.leftCost <= 0) etaMs = 0;
-  else etaMs = costRate > 0 ? m.leftCost / costRate : null;
-  return { tasksPerMinute, etaMs };
+  else if (costRate > 0) etaMs = (m.leftCost + later) / costRate;
+  else etaMs = m.leftCost <= 0 ? 0 : null;
+  let etaMaxMs: number | null = null;
+  if (m.laterCost && m.ended) etaMaxMs = 0;
+  else if (m.laterCost && etaMs !== null && costRate > 0) etaMaxMs = etaMs + (m.laterCost.max - later) / costRate;
+  return { tasksPerMinute, etaMs, etaMaxMs };
 }
 
 /** Done share of the total cost, 0..1; a sweep without a cost estimate is done once it ended. */

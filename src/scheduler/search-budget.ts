@@ -8,12 +8,16 @@
  *    them, so the wall time counts the rounds' idle cores;
  *  - maximum: every group spending its whole budget (max_tasks, max_epochs) on its costliest
  *    candidates, an upper bound whatever the results.
+ * Prices come from `priceOf` (seconds for `bopt plan`; cost units for the live UI, which turns them
+ * into time with the throughput it measures, so both use one estimate).
  */
 import { stream } from '../engines/rng.js';
 import { batchLattice, predictBopt, pointEpochs, usefulLattice, type GroupOptimum } from '../search/policy.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { packedWallSeconds } from './plan.js';
-import { planSearch, type StoredOutcome } from './search-rounds.js';
+import { estimateCost } from '../sweep/cost.js';
+import type { SearchGroupProgress, SearchProgress } from './events.js';
+import { planSearch, type SearchPlan, type StoredOutcome } from './search-rounds.js';
 
 export interface BudgetFigure {
   tasks: number;
@@ -144,3 +148,43 @@ export function searchBudget(
   return { stored, expected, maximum };
 }
 
+/** Where a search stands at the start of a round, for the live UI and the log (costs in cost units). */
+export function searchProgress(
+  sweep: LoadedSweep,
+  plan: SearchPlan,
+  outcomes: ReadonlyMap<string, StoredOutcome>,
+  workers: number,
+): SearchProgress {
+  const settings = sweep.search!;
+  const cost = (t: ExpandedTask): number => estimateCost(t.params);
+  const budget = searchBudget(sweep, outcomes, cost, workers);
+  const current = plan.missing.reduce((a, t) => a + cost(t), 0);
+  const swept = (sweep.varying ?? []).filter((p) => p !== 'batch_size' && p !== 'seed');
+  const groups = plan.groups.map((g): SearchGroupProgress => {
+    const label = swept.map((p) => `${p}=${String(g.label[p])}`).join(' ') || 'all';
+    const shape = { nTrain: Number(g.label.n_train), steps: Number(g.label.steps) };
+    const state = g.state;
+    const committed = state ? [...state.used, ...state.next] : [];
+    const best = state?.best;
+    return {
+      label,
+      phase: state ? state.phase : 'waiting',
+      round: state ? state.round + (state.phase === 'done' ? 0 : 1) : 0,
+      points: state?.points.length ?? 0,
+      best: best ? { batchSize: best.batchSize, accuracy: best.mean, seeds: best.seeds } : null,
+      bracket: state?.bracket ?? null,
+      predicted: g.predicted,
+      tasksUsed: committed.length,
+      maxTasks: settings.maxTasks,
+      epochsUsed: committed.reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0),
+      maxEpochs: settings.maxEpochs ?? null,
+    };
+  });
+  return {
+    groups,
+    laterCostExpected: Math.max(0, budget.expected.cpuSeconds - current),
+    laterCostMax: Math.max(0, budget.maximum.cpuSeconds - current),
+    laterTasksExpected: Math.max(0, budget.expected.tasks - plan.missing.length),
+    laterTasksMax: Math.max(0, budget.maximum.tasks - plan.missing.length),
+  };
+}

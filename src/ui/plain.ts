@@ -7,7 +7,11 @@
 import type { SweepEvent } from '../scheduler/events.js';
 import { formatDuration } from './format.js';
 import { bOptText, fitText } from './fit-text.js';
-import { applyEvent, doneFraction, createState, snapshot, type ViewModel } from './state.js';
+import { searchGroupText, searchSummary } from './search-text.js';
+import { applyEvent, createState, doneFraction, snapshot, type ViewModel } from './state.js';
+
+/** A search round's log lists at most this many groups (the rest as a count). */
+const MAX_GROUP_LINES = 12;
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
@@ -53,6 +57,12 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         write(
           `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
         );
+        if (e.search) {
+          write(searchSummary(e.search));
+          const shown = e.search.groups.slice(0, MAX_GROUP_LINES);
+          for (const g of shown) write(`  ${searchGroupText(g)}`);
+          if (e.search.groups.length > shown.length) write(`  … ${e.search.groups.length - shown.length} more groups`);
+        }
         lastLine = t;
         lastFraction = doneFraction(state);
         return;

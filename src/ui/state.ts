@@ -7,7 +7,7 @@
  * `bopt watch` builds the same ViewModel from the database (see watch.ts).
  */
 import type { TrainConfig } from '../engines/config.js';
-import type { SweepEvent } from '../scheduler/events.js';
+import type { SearchProgress, SweepEvent } from '../scheduler/events.js';
 import { costFraction, throughput } from '../scheduler/progress.js';
 import type { StateCounts } from '../storage/store.js';
 import { ScienceAccumulator, type ScienceView } from './science.js';
@@ -58,6 +58,10 @@ export interface ViewModel {
   failures: FailureView[];
   retries: number;
   science: ScienceView;
+  /** An adaptive search's groups and budget at the start of this round; null for a grid. */
+  search: SearchProgress | null;
+  /** Upper bound of the ETA for a search (its maximum budget); null otherwise. */
+  etaMaxMs: number | null;
   /** Extra header text (watch: who runs the sweep). */
   note?: string;
 }
@@ -93,6 +97,7 @@ export interface SweepState {
   lanes: Map<number, Running>;
   failures: FailureView[];
   science: ScienceAccumulator;
+  search: SearchProgress | null;
 }
 
 export function createState(now: number = Date.now()): SweepState {
@@ -118,6 +123,7 @@ export function createState(now: number = Date.now()): SweepState {
     lanes: new Map(),
     failures: [],
     science: new ScienceAccumulator(),
+    search: null,
   };
 }
 
@@ -150,6 +156,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       state.totalCost = e.totalCost;
       state.remainingAtStart = e.remainingCost;
       state.startedAt = now;
+      state.search = e.search ?? null;
       return;
     case 'task-start': {
       state.counts.pending = Math.max(0, state.counts.pending - 1);
@@ -241,13 +248,15 @@ export function doneFraction(state: SweepState): number {
 export function snapshot(state: SweepState, now: number = Date.now()): ViewModel {
   const end = state.endedAt ?? now;
   const elapsedMs = Math.max(0, end - state.startedAt);
-  const { tasksPerMinute, etaMs } = throughput({
+  // A search's later rounds are priced by the same cost model as this round's tasks.
+  const { tasksPerMinute, etaMs, etaMaxMs } = throughput({
     tasks: state.trained,
     cost: state.workDone,
     spanMs: elapsedMs,
     leftCost: remainingCost(state),
     active: state.started,
     ended: state.endedAt !== null,
+    laterCost: state.search ? { expected: state.search.laterCostExpected, max: state.search.laterCostMax } : undefined,
   });
   const phase: Phase =
     state.endReason !== null
@@ -287,6 +296,8 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     failures: [...state.failures].reverse(),
     retries: state.retries,
     science: state.science.summarize(),
+    search: state.search,
+    etaMaxMs,
   };
 }
 

@@ -15,13 +15,18 @@ import { fakeResult, tempDir, tinySweep } from '../helpers/index.js';
 const measure = { tasks: 6, cost: 3000, spanMs: 60_000, leftCost: 6000, active: true, ended: false };
 
 test('throughput: tasks per minute over the span, ETA = cost left / cost per ms', () => {
-  assert.deepEqual(throughput(measure), { tasksPerMinute: 6, etaMs: 120_000 });
+  assert.deepEqual(throughput(measure), { tasksPerMinute: 6, etaMs: 120_000, etaMaxMs: null });
   assert.equal(throughput({ ...measure, ended: true }).etaMs, 0, 'over: nothing to wait for');
   assert.equal(throughput({ ...measure, active: false }).etaMs, null, 'nothing trains: no ETA');
   assert.equal(throughput({ ...measure, leftCost: 0 }).etaMs, 0);
   assert.equal(throughput({ ...measure, cost: 0 }).etaMs, null, 'no rate yet');
   assert.equal(throughput({ ...measure, spanMs: 999 }).tasksPerMinute, null, 'under a second: no rate');
   assert.equal(throughput({ ...measure, tasks: 0 }).tasksPerMinute, null);
+  // a search's later rounds at the same cost rate: expected 1500 more, at most 4500 more
+  const search = { ...measure, laterCost: { expected: 1500, max: 4500 } };
+  assert.deepEqual(throughput(search), { tasksPerMinute: 6, etaMs: 150_000, etaMaxMs: 210_000 });
+  assert.deepEqual(throughput({ ...search, ended: true }), { tasksPerMinute: 6, etaMs: 0, etaMaxMs: 0 });
+  assert.equal(throughput({ ...search, cost: 0 }).etaMaxMs, null, 'no rate: no bound');
   assert.equal(costFraction(250, 1000, false), 0.75);
   assert.equal(costFraction(0, 0, false), 0);
   assert.equal(costFraction(0, 0, true), 1);
