@@ -163,6 +163,7 @@ export class Coordinator {
         store.releaseAll(this.holder);
         store.releaseLease(sweepId, this.holder);
       } catch (e) {
+        // eslint-disable-next-line no-unsafe-finally -- any other release failure is the error to report
         if (!isTransientWriteError(e) || !this.fatal) throw e;
       }
     }

@@ -43,7 +43,8 @@ export interface GroupShape {
 }
 
 /** Passes over the training set of one run at batch size b (the engines train min(B, N) per step). */
-export const pointEpochs = (shape: GroupShape, b: number): number => (shape.steps * Math.min(b, shape.nTrain)) / shape.nTrain;
+export const pointEpochs = (shape: GroupShape, b: number): number =>
+  (shape.steps * Math.min(b, shape.nTrain)) / shape.nTrain;
 
 /** One finished run of the group: accuracy null when it failed or diverged. */
 export interface Observation {

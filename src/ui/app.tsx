@@ -70,19 +70,22 @@ function Line({ children, color, bold, dim }: { children: ReactNode; color?: str
   );
 }
 
+function terminalSize(stdout: NodeJS.WriteStream): { columns: number; rows: number } {
+  return { columns: stdout.columns ?? 100, rows: stdout.rows ?? 40 };
+}
+
+/** The terminal's size, followed on resize; a given columns or rows overrides that dimension. */
 function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const read = () => ({ columns: columns ?? stdout.columns ?? 100, rows: rows ?? stdout.rows ?? 40 });
-  const [size, setSize] = useState(read);
+  const [size, setSize] = useState(() => terminalSize(stdout));
   useEffect(() => {
-    const onResize = () => setSize(read());
+    const onResize = () => setSize(terminalSize(stdout));
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [stdout, columns, rows]);
-  return columns !== undefined || rows !== undefined ? read() : size;
+  }, [stdout]);
+  return { columns: columns ?? size.columns, rows: rows ?? size.rows };
 }
 
 export function App(props: AppProps) {
