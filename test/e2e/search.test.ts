@@ -55,6 +55,10 @@ test('a search run trains a few rounds and stops', () => {
   const r = bopt(['run', writeSweep(dir, 'srch', SEARCH('srch')), '--db', db, '--workers', '2', '--no-ui']);
   assert.equal(r.status, 0, r.stderr);
   uninterrupted = sweepKeys(db, 'srch');
+  // Rounds of one group join the running coordinator as soon as that group's round is complete, so
+  // the whole search is one coordinator run (one start line) with tasks added along the way.
+  assert.equal(r.stdout.match(/^sweep srch:/gm)?.length, 1, r.stdout);
+  assert.match(r.stdout, /^\+\d+ tasks; search: 2 groups/m);
   // Both groups searched, within budget, fewer than the 2 × 11 × 2 lattice tasks.
   assert.ok(uninterrupted.length >= 8 && uninterrupted.length <= 20, `${uninterrupted.length} tasks`);
   assert.equal(countOf(db, 'SELECT count(*) FROM results'), uninterrupted.length);
