@@ -303,14 +303,9 @@ export class SweepStore {
       let position = (this.stmt.memberCount().get(sweepId) as { n: number }).n;
       const pending: TaskRecord[] = [];
       for (const t of tasks) {
-        this.stmt.insertTask().run(
-          t.key,
-          JSON.stringify(t.params),
-          t.params.engine,
-          ENGINE_VERSIONS[t.params.engine],
-          t.cost,
-          now,
-        );
+        this.stmt
+          .insertTask()
+          .run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now);
         position += this.stmt.insertMember().run(sweepId, t.key, position).changes;
         const row = this.stmt.pendingByKey().get(t.key) as TaskRow | undefined;
         if (row) pending.push(toTask(row));
