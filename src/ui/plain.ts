@@ -58,7 +58,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;
         write(
-          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
         );
         if (e.search) {
           write(searchSummary(e.search));
