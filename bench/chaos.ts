@@ -80,7 +80,12 @@ function snapshot(path: string): Snapshot {
   try {
     const count = (sql: string): number => db.prepare(sql).pluck().get() as number;
     // Numbers as their exact IEEE bits: JSON of a double round-trips it exactly.
-    const rows = (sql: string): string[] => db.prepare(sql).raw(true).all().map((r) => JSON.stringify(r));
+    const rows = (sql: string): string[] =>
+      db
+        .prepare(sql)
+        .raw(true)
+        .all()
+        .map((r) => JSON.stringify(r));
     return {
       results: rows(RESULT_SQL),
       curves: rows(CURVE_SQL),

@@ -18,11 +18,13 @@ import { QueueWorker } from '../../src/queue/queue-worker.js';
 import { boptVersion } from '../../src/version.js';
 import {
   boptAsync,
+  columnOf,
   countOf,
   exited,
   killableSweepYaml,
   tempDir,
   tinySweep,
+  valueOf,
   waitForCount,
   writeSweep,
 } from '../helpers/index.js';
@@ -133,7 +135,7 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 240_000 }, () =
       const summary = await c.run();
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 11, failed: 0 });
       assertStoredOnce(store.path, 11);
-      const workers = store.db.prepare('SELECT DISTINCT worker FROM results').pluck().all() as string[];
+      const workers = columnOf(store.path, 'SELECT DISTINCT worker FROM results') as string[];
       for (const child of [a, b])
         assert.ok(
           workers.some((w) => w.includes(`:${child.pid}/`)),
@@ -182,7 +184,7 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 240_000 }, () =
       const summary = await running;
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 8, failed: 0 });
       assertStoredOnce(store.path, 8);
-      const by = store.db.prepare('SELECT worker FROM results WHERE task_key = ?').pluck().get(held!.id) as string;
+      const by = valueOf(store.path, 'SELECT worker FROM results WHERE task_key = ?', held!.id!) as string;
       assert.ok(by.includes(`:${survivor.pid}/`), `the held job was trained again by the survivor (got ${by})`);
       assert.equal(
         countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'),
