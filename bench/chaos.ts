@@ -24,7 +24,7 @@ const kills = Number(process.argv[2] ?? 20);
 const seed = Number(process.argv[3] ?? 1);
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 
-/** 36 small MLP tasks (0.1–1 s each on the reference engine), with curves. */
+/** 24 small MLP tasks (0.1–1 s each on the reference engine), with curves. */
 const SWEEP = `name: chaos
 fixed:
   engine: reference
@@ -38,7 +38,7 @@ fixed:
 grid:
   lr: [0.05, 0.1, 0.2]
   batch_size: [8, 16, 32, 64]
-repeats: 3
+repeats: 2
 `;
 
 interface RunEnd {

@@ -15,6 +15,7 @@
  * a second signal exits immediately, and the stalled check hands the jobs back after --stall-ms.
  */
 import { availableParallelism, hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { PiscinaRunner } from '../pool/piscina-runner.js';
 import type { JobProgress } from '../pool/protocol.js';
@@ -61,6 +62,9 @@ export interface QueueWorkerOptions {
   connectTimeoutMs?: number;
 }
 
+/** How long stop() waits for BullMQ to close before it drops the Redis connections. */
+export const STOP_GRACE_MS = 5_000;
+
 export interface QueueWorkerStats {
   trained: number;
   failed: number;
@@ -83,6 +87,8 @@ export class QueueWorker {
   private readonly connecting: ConnectWatch;
   private lastErrorPrinted = 0;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** False when stop() had to drop the Redis connections instead of closing them. */
+  closedCleanly = true;
 
   static async start(options: QueueWorkerOptions): Promise<QueueWorker> {
     await preflight(parseQueueUrl(options.url), options.connectTimeoutMs ?? 10_000);
@@ -143,9 +149,22 @@ export class QueueWorker {
       if (this.heartbeat) clearInterval(this.heartbeat);
       this.heartbeat = null;
       await this.unregister().catch(() => undefined);
-      const closing = this.worker.close(now);
+      const closing = this.worker.close(now).then(
+        () => true,
+        (e: Error) => {
+          this.noteError(e);
+          return true;
+        },
+      );
       for (const ac of this.running.values()) ac.abort(new Error('worker stopping'));
-      await closing.catch((e: Error) => this.noteError(e));
+      // BullMQ's close waits for Redis; during an outage it would wait forever (an idle worker then
+      // ignored SIGTERM). Past the grace period, drop the connections: a job this worker held goes
+      // back to the queue by the stalled check once Redis is back.
+      if (!(await Promise.race([closing, delay(STOP_GRACE_MS, false)]))) {
+        this.closedCleanly = false;
+        this.log(`Redis at ${this.endpoint.display} does not answer; stopping without it`);
+        await Promise.race([this.worker.disconnect().catch(() => undefined), delay(1_000, undefined)]);
+      }
       await this.pool.close();
     })();
     return this.stopping;

@@ -28,6 +28,8 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     }, 'bopt worker: second interrupt, exiting now; running jobs go back to the queue when their lock expires');
   });
   detachSignals();
+  // Connections dropped during a Redis outage may leave reconnect timers behind: do not wait on them.
+  if (!worker.closedCleanly) setTimeout(() => process.exit(0), 1_000).unref();
   const s = worker.stats;
   process.stderr.write(
     `bopt worker: stopped; trained ${s.trained}, failed ${s.failed}, refused ${s.refused}, handed back ${s.handedBack}\n`,
