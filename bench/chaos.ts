@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { stream } from '../src/engines/rng.js';
 import { packageRoot } from '../src/paths.js';
+import { queryReadOnly } from '../src/storage/query.js';
 
 const kills = Number(process.argv[2] ?? 20);
 const seed = Number(process.argv[3] ?? 1);
@@ -76,32 +76,22 @@ interface Snapshot {
 }
 
 function snapshot(path: string): Snapshot {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const count = (sql: string): number => db.prepare(sql).pluck().get() as number;
-    // Numbers as their exact IEEE bits: JSON of a double round-trips it exactly.
-    const rows = (sql: string): string[] =>
-      db
-        .prepare(sql)
-        .raw(true)
-        .all()
-        .map((r) => JSON.stringify(r));
-    return {
-      results: rows(RESULT_SQL),
-      curves: rows(CURVE_SQL),
-      tasks: count('SELECT count(*) FROM tasks'),
-      done: count("SELECT count(*) FROM tasks WHERE state = 'done'"),
-      running: count("SELECT count(*) FROM tasks WHERE state = 'running'"),
-      attempts: count('SELECT coalesce(sum(attempts), 0) FROM tasks'),
-      resultRows: count('SELECT count(*) FROM results'),
-      distinctResults: count('SELECT count(DISTINCT task_key) FROM results'),
-      duplicateCurvePoints: count(
-        'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)',
-      ),
-    };
-  } finally {
-    db.close();
-  }
+  const count = (sql: string): number => Number(queryReadOnly(path, sql).rows[0]![0]);
+  // Numbers as their exact IEEE bits: JSON of a double round-trips it exactly.
+  const rows = (sql: string): string[] => queryReadOnly(path, sql).rows.map((r) => JSON.stringify(r));
+  return {
+    results: rows(RESULT_SQL),
+    curves: rows(CURVE_SQL),
+    tasks: count('SELECT count(*) FROM tasks'),
+    done: count("SELECT count(*) FROM tasks WHERE state = 'done'"),
+    running: count("SELECT count(*) FROM tasks WHERE state = 'running'"),
+    attempts: count('SELECT coalesce(sum(attempts), 0) FROM tasks'),
+    resultRows: count('SELECT count(*) FROM results'),
+    distinctResults: count('SELECT count(DISTINCT task_key) FROM results'),
+    duplicateCurvePoints: count(
+      'SELECT count(*) FROM (SELECT task_key, step FROM curves GROUP BY 1, 2 HAVING count(*) > 1)',
+    ),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bopt-chaos-'));

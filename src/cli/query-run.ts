@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { BoptError } from '../errors.js';
-import { openReadOnly } from '../storage/open.js';
-import { iterateQuery } from '../storage/query.js';
+import { withQueryRows } from '../storage/query.js';
 import { writeResult, type OutputFormat } from './format.js';
 
 export const DEFAULT_QUERY_TIMEOUT_S = 30;
@@ -29,18 +28,14 @@ export async function queryInProcess(
   format: OutputFormat,
   maxRows: number,
 ): Promise<number> {
-  const db = openReadOnly(path);
-  try {
-    const { columns, rows } = iterateQuery(db, sql);
+  return withQueryRows(path, sql, async ({ columns, rows }) => {
     const written = await writeResult(columns, rows, format, process.stdout, maxRows);
     if (written.truncated)
       process.stderr.write(
         `bopt: query: output stopped at ${written.rows} rows (--max-rows ${maxRows}); raise it with --max-rows N, 0 for no limit\n`,
       );
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Run the query in a child process killed after `timeoutS` seconds. Returns the exit code. */

@@ -82,3 +82,13 @@ function sqlError(e: unknown): BoptError {
   if (/readonly/i.test(message)) return new BoptError(`query refused: the database is opened read-only (${message})`);
   return new BoptError(`SQL error: ${message}`);
 }
+
+/** Open `path` read-only, hand the rows of `sql` to `use` as they come, close when it is done. */
+export async function withQueryRows<T>(path: string, sql: string, use: (q: QueryRows) => Promise<T>): Promise<T> {
+  const db = openReadOnly(path);
+  try {
+    return await use(iterateQuery(db, sql));
+  } finally {
+    db.close();
+  }
+}
