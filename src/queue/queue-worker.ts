@@ -148,7 +148,8 @@ export class QueueWorker {
     this.stopping ??= (async () => {
       if (this.heartbeat) clearInterval(this.heartbeat);
       this.heartbeat = null;
-      await this.unregister().catch(() => undefined);
+      // Sent before close() quits the connection, so it goes first; bounded, so an outage cannot hold it.
+      const unregistering = this.unregister().catch(() => undefined);
       const closing = this.worker.close(now).then(
         () => true,
         (e: Error) => {
@@ -165,6 +166,7 @@ export class QueueWorker {
         this.log(`Redis at ${this.endpoint.display} does not answer; stopping without it`);
         await Promise.race([this.worker.disconnect().catch(() => undefined), delay(1_000, undefined)]);
       }
+      await unregistering;
       await this.pool.close();
     })();
     return this.stopping;

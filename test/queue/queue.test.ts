@@ -215,13 +215,13 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 240_000 }, () =
       const sweep = tinySweep(name, [0, 1], { ...MLP, steps: 1500 });
       const running = new Coordinator({ store, sweep, runner, codeVersion: boptVersion() }).run();
       await until('the worker to hold a job', async () => (await q.getActiveCount()) > 0);
-      const t0 = Date.now();
       leaving.kill('SIGTERM');
       assert.deepEqual(await exited(leaving), { code: 0, signal: null });
       assert.match(leaving.output().stderr, /handed back 1/);
       assert.equal(await q.getActiveCount(), 0, 'nothing left holding a lock');
       assert.equal(await q.getWaitingCount(), 2, 'both jobs waiting again');
-      assert.ok(Date.now() - t0 < 5_000, 'stopped without waiting for the task');
+      // Not a clock bound (the machine may be loaded): the job came back unfinished, nothing was stored.
+      assert.equal(countOf(store.path, 'SELECT count(*) FROM results'), 0, 'stopped without waiting for the task');
       staying = await startWorker(name);
       const summary = await running;
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 2, failed: 0 });
