@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
-import { BoptError } from '../errors.js';
+import { InputError, NotFoundError } from '../errors.js';
 import type { RunRow, SweepFit } from './fit.js';
 
 export interface CurveRow {
@@ -23,9 +23,9 @@ export interface CurveRow {
 /** A sweep argument is a stored sweep name or a sweep file (whose `name:` is used). */
 export function sweepNameOf(arg: string): string {
   if (/\.(ya?ml|json)$/i.test(arg) || existsSync(arg)) {
-    if (!existsSync(arg)) throw new BoptError(`sweep file not found: ${arg}`);
+    if (!existsSync(arg)) throw new NotFoundError(`sweep file not found: ${arg}`);
     const doc = parseYaml(readFileSync(arg, 'utf8')) as { name?: unknown } | null;
-    if (!doc || typeof doc.name !== 'string') throw new BoptError(`${arg}: no "name:" field`);
+    if (!doc || typeof doc.name !== 'string') throw new InputError(`${arg}: no "name:" field`);
     return doc.name;
   }
   return arg;
@@ -33,7 +33,7 @@ export function sweepNameOf(arg: string): string {
 
 export function loadRuns(db: Database.Database, sweep: string): RunRow[] {
   const exists = db.prepare('SELECT 1 FROM sweeps WHERE name = ?').get(sweep);
-  if (!exists) throw new BoptError(`no sweep named "${sweep}" in the database`);
+  if (!exists) throw new NotFoundError(`no sweep named "${sweep}" in the database`);
   return db
     .prepare(
       `SELECT task_key, model, dataset, labels, lr, batch_size, n_train, momentum, l2, steps, seed, noise_scale,

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { boptClaims, curveClaims, evidenceClaims, evidencePoints, isLogregSweep, type Claim } from './claims.js';
 import { loadCurves, loadRuns, taskCounts, type CurveRow } from './data.js';
 import { fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
-import { BoptError } from '../errors.js';
+import { InputError } from '../errors.js';
 
 export interface SweepAnalysis {
   sweep: string;
@@ -26,14 +26,14 @@ export interface SweepAnalysis {
 export function analyseSweep(db: Database.Database, sweep: string, options: FitOptions = {}): SweepAnalysis {
   const rows = loadRuns(db, sweep);
   const { total, done } = taskCounts(db, sweep);
-  if (rows.length === 0) throw new BoptError(`sweep "${sweep}" has no finished runs yet`);
+  if (rows.length === 0) throw new InputError(`sweep "${sweep}" has no finished runs yet`);
   const curves = loadCurves(db, sweep);
   if (isLogregSweep(rows)) return { sweep, rows, curves, fit: null, claims: evidenceClaims(rows), total, done };
   let fit: SweepFit;
   try {
     fit = fitSweep(rows, { window: 1, ...options });
   } catch (e) {
-    throw new BoptError(`${sweep}: ${(e as Error).message}`);
+    throw new InputError(`${sweep}: ${(e as Error).message}`, { cause: e });
   }
   const manyB = new Set(rows.map((r) => r.batch_size)).size >= 3;
   return { sweep, rows, curves, fit, claims: manyB ? boptClaims(rows, fit) : curveClaims(rows, curves), total, done };

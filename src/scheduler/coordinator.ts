@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { BoptError, oneLine } from '../errors.js';
+import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
@@ -40,9 +40,6 @@ export interface CoordinatorOptions {
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
 }
-
-/** Exit code of a run stopped because its database stayed unwritable. */
-export const EXIT_DATABASE_UNWRITABLE = 4;
 
 export interface RunSummary {
   sweep: string;
@@ -77,7 +74,7 @@ export class Coordinator {
   constructor(private readonly options: CoordinatorOptions) {
     this.retries = options.retries ?? 2;
     if (!Number.isInteger(this.retries) || this.retries < 0)
-      throw new BoptError(`--retries: expected a non-negative integer, got ${options.retries}`);
+      throw new OptionError('retries', `expected a non-negative integer, got ${options.retries}`);
     this.queue = new PQueue({ concurrency: options.runner.slots });
     this.freeLanes = Array.from({ length: options.runner.slots }, (_, i) => options.runner.slots - 1 - i);
   }
@@ -145,7 +142,7 @@ export class Coordinator {
             throw e;
           }
           if (!renewed) {
-            this.fatal = new BoptError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`, 3);
+            this.fatal = new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
             this.interrupt();
           }
         }, this.options.heartbeatMs ?? 2_000),
@@ -206,10 +203,9 @@ export class Coordinator {
         const waitedMs = Date.now() - started;
         const problem = `${this.options.store.path} is ${describeProblem(e)}`;
         if (waitedMs >= budget) {
-          this.fatal ??= new BoptError(
-            `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping. ` +
-              `Unrecorded tasks return to pending: bopt resume ${this.options.sweep.name}`,
-            EXIT_DATABASE_UNWRITABLE,
+          this.fatal ??= new StoreUnwritableError(
+            `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping`,
+            this.options.sweep.name,
           );
           this.interrupt();
           throw this.fatal;
