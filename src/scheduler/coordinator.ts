@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
-import type { LoadedSweep } from '../sweep/types.js';
+import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
 import type { SearchProgress, SweepEvent } from './events.js';
@@ -69,6 +69,9 @@ export class Coordinator {
   private fatal: Error | null = null;
   private trained = 0;
   private paused = false;
+  /** Set once the queue has drained: tasks can no longer join. */
+  private finished = false;
+  private sweepId: number | undefined;
   private readonly retries: number;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -115,6 +118,7 @@ export class Coordinator {
     const started = Date.now();
     const ttl = this.options.leaseTtlMs ?? 15_000;
     const { sweepId } = store.registerAndLease(sweep, this.options.codeVersion, this.holder, ttl);
+    this.sweepId = sweepId;
     const timers: NodeJS.Timeout[] = [];
     try {
       store.reclaimOrphans(sweepId);
@@ -152,6 +156,7 @@ export class Coordinator {
 
       for (const task of store.pendingTasks(sweepId)) this.enqueue(task);
       await this.queue.onIdle();
+      this.finished = true;
     } finally {
       for (const t of timers) clearInterval(t);
       // Whatever is still marked running under this holder (an interrupt) goes back to pending. When
@@ -178,6 +183,25 @@ export class Coordinator {
       interrupted: this.interrupted,
       wallMs,
     };
+  }
+
+  /**
+   * Add tasks to the running sweep: stored as members, the pending ones queued behind the rest. An
+   * adaptive search calls it when a group's round is complete, so that group's next round starts
+   * while other groups are still training. Ignored once the run is stopping or over.
+   */
+  extend(tasks: readonly ExpandedTask[], search?: SearchProgress): void {
+    if (this.sweepId === undefined || this.interrupted || this.finished || tasks.length === 0) return;
+    const sweepId = this.sweepId;
+    // Synchronous on purpose: called from a task-done listener, it queues before the queue can drain.
+    const pending = this.options.store.addTasks(sweepId, tasks);
+    this.emit({
+      type: 'tasks-added',
+      tasks: pending.length,
+      cost: pending.reduce((a, t) => a + t.cost, 0),
+      ...(search ? { search } : {}),
+    });
+    for (const task of pending) this.enqueue(task);
   }
 
   private enqueue(task: TaskRecord): void {

@@ -9,7 +9,7 @@ import type { TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { LockedError, NotFoundError } from '../errors.js';
-import type { LoadedSweep } from '../sweep/types.js';
+import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { openWritable, type OpenOptions } from './open.js';
 
 export type TaskState = 'pending' | 'running' | 'done' | 'failed';
@@ -160,6 +160,10 @@ export class SweepStore {
          WHERE st.sweep_id = ? AND t.state = 'pending'
          ORDER BY t.cost DESC, st.position`,
       ),
+      pendingByKey: db.prepare(
+        `SELECT key, params, cost, state, attempts, last_error FROM tasks WHERE key = ? AND state = 'pending'`,
+      ),
+      memberCount: db.prepare('SELECT count(*) AS n FROM sweep_tasks WHERE sweep_id = ?'),
       claim: db.prepare(
         `UPDATE tasks SET state = 'running', holder = ?, worker = NULL, started_at = ?
          WHERE key = ? AND state = 'pending' RETURNING attempts`,
@@ -285,6 +289,31 @@ export class SweepStore {
         this.stmt.insertMember.run(id, t.key, position);
       });
       return { sweepId: id, inserted, total: sweep.tasks.length };
+    })();
+  }
+
+  /**
+   * Add tasks to a registered sweep while it runs (an adaptive search's next round), idempotently and
+   * in one transaction, after its current members; returns those of them still pending.
+   */
+  addTasks(sweepId: number, tasks: readonly ExpandedTask[], now: number = Date.now()): TaskRecord[] {
+    return this.db.transaction((): TaskRecord[] => {
+      let position = (this.stmt.memberCount.get(sweepId) as { n: number }).n;
+      const pending: TaskRecord[] = [];
+      for (const t of tasks) {
+        this.stmt.insertTask.run(
+          t.key,
+          JSON.stringify(t.params),
+          t.params.engine,
+          ENGINE_VERSIONS[t.params.engine],
+          t.cost,
+          now,
+        );
+        position += this.stmt.insertMember.run(sweepId, t.key, position).changes;
+        const row = this.stmt.pendingByKey.get(t.key) as TaskRow | undefined;
+        if (row) pending.push(toTask(row));
+      }
+      return pending;
     })();
   }
 

@@ -53,6 +53,9 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
     const t = now();
     applyEvent(state, e, t);
     switch (e.type) {
+      case 'tasks-added':
+        if (e.tasks > 0) write(`+${e.tasks} tasks${e.search ? `; ${searchSummary(e.search)}` : ''}`);
+        return;
       case 'sweep-start': {
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;

@@ -219,6 +219,13 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
     case 'paused':
       state.paused = e.paused;
       return;
+    case 'tasks-added':
+      state.counts.pending += e.tasks;
+      state.total += e.tasks;
+      state.totalCost += e.cost;
+      state.remainingAtStart += e.cost;
+      if (e.search) state.search = e.search;
+      return;
     case 'sweep-end':
       state.counts = { ...e.counts };
       state.endedAt = now;
