@@ -24,22 +24,21 @@ export interface CoordinatorOptions {
   retries?: number;
   /** Put failed tasks back to pending before starting. */
   retryFailed?: boolean;
-  /** A lease not renewed for this long is dead. Default 15 s. */
+  /** A lease not renewed for this long is dead. Default 15 s; the fault tests let one expire quickly. */
   leaseTtlMs?: number;
-  /** Lease renewal period. Default 2 s. */
-  heartbeatMs?: number;
-  /** How often step-level progress is written to the database for `bopt watch`. Default 500 ms. */
-  progressPublishMs?: number;
-  /** Engine label for the header (the sweep may mix engines). */
-  engineLabel?: string;
   /**
    * How long a database write that fails on a lock held elsewhere or a full disk is retried (with
-   * backoff) before the run stops. Default 120 s.
+   * backoff) before the run stops. Default 120 s; the fault tests exhaust a short one.
    */
   storeRetryMs?: number;
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
 }
+
+/** Lease renewal period: several renewals fit in the default lease TTL. */
+const HEARTBEAT_MS = 2_000;
+/** How often step-level progress is written to the database for `bopt watch`. */
+const PROGRESS_PUBLISH_MS = 500;
 
 export interface RunSummary {
   sweep: string;
@@ -128,7 +127,7 @@ export class Coordinator {
         type: 'sweep-start',
         sweep: sweep.name,
         database: store.path,
-        engine: this.options.engineLabel ?? [...new Set(sweep.tasks.map((t) => t.params.engine))].join('+'),
+        engine: [...new Set(sweep.tasks.map((t) => t.params.engine))].join('+'),
         workers: runner.slots,
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
@@ -149,8 +148,8 @@ export class Coordinator {
             this.fatal = new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
             this.interrupt();
           }
-        }, this.options.heartbeatMs ?? 2_000),
-        setInterval(() => this.publishProgress(), this.options.progressPublishMs ?? 500),
+        }, HEARTBEAT_MS),
+        setInterval(() => this.publishProgress(), PROGRESS_PUBLISH_MS),
       );
       for (const t of timers) t.unref();
 
