@@ -1,5 +1,5 @@
 /**
- * The paper's claims checked against a sweep's runs (PAPER.md §2–4): each gives a verdict (holds,
+ * The claims of Smith & Le (ICLR 2018, §2–4) checked against a sweep's runs: each gives a verdict (holds,
  * does not hold, inconclusive) and the numbers behind it. Used by `bopt fit` (the evidence table of
  * logistic-regression sweeps) and `bopt report`.
  */

@@ -8,7 +8,7 @@
  *  - tfjs:      ./tfjs/index.ts exports `async loadTfjsEngine(): Promise<KernelFactory>`; imported
  *               only when asked for (it is heavy).
  * A missing module or a failing load never crashes the caller: loadEngine() rejects with a one-line
- * BoptError, and loadEngineOrFallback() returns the reference engine plus the line to print once.
+ * EngineError, and loadEngineOrFallback() returns the reference engine plus the line to print once.
  */
 import { EngineError, oneLine } from '../errors.js';
 import type { EngineName } from './config.js';

@@ -79,7 +79,7 @@ function redact(raw: string): string {
 
 /**
  * One connection that does not retry: PING, then quit. A refused connection, an unknown host or a bad
- * password is a one-line BoptError at once. (Done before any BullMQ object exists, because closing a
+ * password is a one-line QueueError at once. (Done before any BullMQ object exists, because closing a
  * BullMQ connection that never connected leaves an unhandled rejection behind in BullMQ 5.)
  */
 export async function preflight(endpoint: QueueEndpoint, timeoutMs: number): Promise<void> {

@@ -269,7 +269,7 @@ function orderDerived(ctx: SourceContext, derived: DerivedParam[]): DerivedParam
   return out;
 }
 
-/** Validate a parsed sweep document. Throws a one-line BoptError naming the file and field. */
+/** Validate a parsed sweep document. Throws a one-line InputError naming the file and field. */
 export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec {
   if (document === null || document === undefined) {
     throw specError(
