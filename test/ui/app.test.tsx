@@ -46,6 +46,14 @@ test('every width from 60 to 200 lays out without wrapping and within the termin
   }
 });
 
+/** The frame once it matches `pattern`: a redraw after a key can take longer than any fixed wait on a loaded machine. */
+async function frameMatching(r: { lastFrame(): string | undefined }, pattern: RegExp): Promise<string> {
+  for (let waited = 0; waited < 5000 && !pattern.test(r.lastFrame() ?? ''); waited += 10) await sleep(10);
+  const frame = r.lastFrame() ?? '';
+  assert.match(frame, pattern);
+  return frame;
+}
+
 test('keys: tab switches panels, p toggles pause, q quits', async () => {
   let quits = 0;
   let pauses = 0;
@@ -55,20 +63,14 @@ test('keys: tab switches panels, p toggles pause, q quits', async () => {
   assert.match(r.lastFrame()!, /\[overview\]/);
   await sleep(20);
   r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[science\]/);
-  assert.match(r.lastFrame()!, /test accuracy vs log B by eps/);
+  assert.match(await frameMatching(r, /\[science\]/), /test accuracy vs log B by eps/);
   r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[search\]/);
-  assert.match(r.lastFrame()!, /a grid sweep/);
+  assert.match(await frameMatching(r, /\[search\]/), /a grid sweep/);
   r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[failures \(1\)\]/);
-  assert.match(r.lastFrame()!, /loss became NaN at step 17/);
+  assert.match(await frameMatching(r, /\[failures \(1\)\]/), /loss became NaN at step 17/);
   r.stdin.write('p');
   r.stdin.write('q');
-  await sleep(20);
+  for (let waited = 0; (pauses < 1 || quits < 1) && waited < 5000; waited += 10) await sleep(10);
   r.unmount();
   assert.equal(pauses, 1);
   assert.equal(quits, 1);
