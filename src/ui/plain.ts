@@ -5,13 +5,13 @@
  * the same state as the live UI, so its ETA is the same cost-model ETA.
  */
 import type { SweepEvent } from '../scheduler/events.js';
-import { compactNumber, formatDuration } from './format.js';
-import { fitText } from './fit-text.js';
+import { formatDuration } from './format.js';
+import { bOptText, fitText } from './fit-text.js';
 import { searchGroupText, searchSummary } from './search-text.js';
+import { applyEvent, createState, doneFraction, snapshot, type ViewModel } from './state.js';
 
 /** A search round's log lists at most this many groups (the rest as a count). */
 const MAX_GROUP_LINES = 12;
-import { applyEvent, costFraction, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
@@ -30,14 +30,12 @@ export function progressLine(vm: ViewModel): string {
   return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
 }
 
-/** "B_opt: eps=0.5 -> 32, eps=1 -> 64; fit ..." or null before any result. */
+/** "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. */
 export function scienceLine(vm: ViewModel): string | null {
   const s = vm.science;
   if (s.groups.length === 0) return null;
-  const groups = s.groups
-    .map((g) => `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`)
-    .join(', ');
-  return `B_opt (${s.method}): ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
+  const groups = s.groups.map((g) => `${g.label} -> ${bOptText(g)}`).join(', ');
+  return `B_opt: ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
 }
 
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {
@@ -60,7 +58,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;
         write(
-          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
         );
         if (e.search) {
           write(searchSummary(e.search));
@@ -69,7 +67,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
           if (e.search.groups.length > shown.length) write(`  … ${e.search.groups.length - shown.length} more groups`);
         }
         lastLine = t;
-        lastFraction = costFraction(state);
+        lastFraction = doneFraction(state);
         return;
       }
       case 'task-retry':
@@ -96,7 +94,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         return;
       }
       default: {
-        const fraction = costFraction(state);
+        const fraction = doneFraction(state);
         if (t - lastLine >= intervalMs || fraction - lastFraction >= costStep) {
           lastLine = t;
           lastFraction = fraction;
