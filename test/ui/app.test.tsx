@@ -46,12 +46,13 @@ test('every width from 60 to 200 lays out without wrapping and within the termin
   }
 });
 
-/** The frame once it matches `pattern`: a redraw after a key can take longer than any fixed wait on a loaded machine. */
-async function frameMatching(r: { lastFrame(): string | undefined }, pattern: RegExp): Promise<string> {
-  for (let waited = 0; waited < 5000 && !pattern.test(r.lastFrame() ?? ''); waited += 10) await sleep(10);
-  const frame = r.lastFrame() ?? '';
-  assert.match(frame, pattern);
-  return frame;
+/** Waits until `check` holds (the app reacts to input asynchronously; a loaded machine is slow). */
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
 }
 
 test('keys: tab switches panels, p toggles pause, q quits', async () => {
@@ -62,15 +63,19 @@ test('keys: tab switches panels, p toggles pause, q quits', async () => {
   );
   assert.match(r.lastFrame()!, /\[overview\]/);
   await sleep(20);
-  r.stdin.write('\t');
-  assert.match(await frameMatching(r, /\[science\]/), /test accuracy vs log B by eps/);
-  r.stdin.write('\t');
-  assert.match(await frameMatching(r, /\[search\]/), /a grid sweep/);
-  r.stdin.write('\t');
-  assert.match(await frameMatching(r, /\[failures \(1\)\]/), /loss became NaN at step 17/);
+  const next = async (panel: RegExp): Promise<void> => {
+    r.stdin.write('\t');
+    await until(() => panel.test(r.lastFrame()!), String(panel));
+  };
+  await next(/\[science\]/);
+  assert.match(r.lastFrame()!, /test accuracy vs log B by eps/);
+  await next(/\[search\]/);
+  assert.match(r.lastFrame()!, /a grid sweep/);
+  await next(/\[failures \(1\)\]/);
+  assert.match(r.lastFrame()!, /loss became NaN at step 17/);
   r.stdin.write('p');
   r.stdin.write('q');
-  for (let waited = 0; (pauses < 1 || quits < 1) && waited < 5000; waited += 10) await sleep(10);
+  await until(() => pauses === 1 && quits === 1, 'p and q');
   r.unmount();
   assert.equal(pauses, 1);
   assert.equal(quits, 1);
