@@ -67,7 +67,8 @@ program
   .command('plan')
   .argument('<file>', 'sweep file (YAML or JSON)')
   .description(
-    'dry run: tasks, CPU-hours and wall time of `bopt run FILE` here, priced from stored wall times of similar tasks or a short probe; trains and writes nothing',
+    'dry run: tasks, CPU-hours and wall time of `bopt run FILE` here, priced from stored wall times of similar ' +
+      'tasks or a short probe; trains and writes nothing',
   )
   .addOption(dbOption())
   .option(
@@ -154,7 +155,8 @@ program
   .command('fit')
   .argument('<sweep>', 'sweep name or sweep file')
   .description(
-    'B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); the evidence table for logistic-regression sweeps',
+    'B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); ' +
+      'the evidence table for logistic-regression sweeps',
   )
   .addOption(dbOption())
   .option('--format <format>', 'table or json', 'table')

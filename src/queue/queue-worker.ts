@@ -110,7 +110,8 @@ export class QueueWorker {
   }
 
   get description(): string {
-    return `bopt ${this.versions.boptVersion}, ${this.concurrency} thread${this.concurrency === 1 ? '' : 's'}, queue "${this.queueName}" at ${this.endpoint.display}`;
+    const threads = `${this.concurrency} thread${this.concurrency === 1 ? '' : 's'}`;
+    return `bopt ${this.versions.boptVersion}, ${threads}, queue "${this.queueName}" at ${this.endpoint.display}`;
   }
 
   /**

@@ -132,7 +132,8 @@ export function loadSweep(file: string, options: ExpandOptions = {}): LoadedSwee
       throw new InputError(`${shown}: cannot read: not a regular file, expected a sweep file`);
     if (info.size > MAX_SWEEP_FILE_BYTES)
       throw new InputError(
-        `${shown}: the file is ${(info.size / 2 ** 20).toFixed(1)} MiB; a sweep file is at most ${MAX_SWEEP_FILE_BYTES / 2 ** 20} MiB (use grid ranges, not listed values)`,
+        `${shown}: the file is ${(info.size / 2 ** 20).toFixed(1)} MiB; ` +
+          `a sweep file is at most ${MAX_SWEEP_FILE_BYTES / 2 ** 20} MiB (use grid ranges, not listed values)`,
       );
     text = readFileSync(file, 'utf8');
   } catch (e) {

@@ -331,7 +331,8 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
         throw specError(
           ctx,
           path,
-          `zipped lists must have the same length: ${formatPath(['zip', g, first.name])} has ${first.length} values, ${name} has ${column.length}`,
+          `zipped lists must have the same length: ${formatPath(['zip', g, first.name])} has ${first.length} values, ` +
+            `${name} has ${column.length}`,
         );
       }
       first ??= { name, length: column.length };

@@ -73,7 +73,8 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
   }
   if (summary.failed > 0) {
     process.stderr.write(
-      `bopt: ${summary.failed} task(s) failed (see: bopt query "SELECT * FROM failures WHERE sweep = '${sweep.name}'"); rerun them with: bopt run FILE --retry-failed\n`,
+      `bopt: ${summary.failed} task(s) failed (see: bopt query "SELECT * FROM failures WHERE sweep = '${sweep.name}'"); ` +
+        'rerun them with: bopt run FILE --retry-failed\n',
     );
     return 1;
   }

@@ -51,7 +51,10 @@ export function fitCommand(arg: string, options: { db?: string; format: string; 
       ) + '\n'
     );
   }
-  const head = `${a.sweep}: ${a.done}/${a.total} tasks done${a.fit ? '; stored in tables fits, fit_points, fit_lines (view fit_summary)' : ' (logistic regression at its minimum: evidence table)'}\n\n`;
+  const stored = a.fit
+    ? '; stored in tables fits, fit_points, fit_lines (view fit_summary)'
+    : ' (logistic regression at its minimum: evidence table)';
+  const head = `${a.sweep}: ${a.done}/${a.total} tasks done${stored}\n\n`;
   return head + fitTables(a) + (a.claims.length ? '\n' + claimLines(a.claims) : '');
 }
 
