@@ -5,6 +5,7 @@
  */
 import { BoptError } from '../errors.js';
 import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
+import { describeError, exitCodeOf } from './errors.js';
 import { queryInProcess, type ChildQuery } from './query-run.js';
 
 try {
@@ -13,8 +14,8 @@ try {
 } catch (caught) {
   const e = isDatabaseError(caught) ? escapedDatabaseError(caught) : caught;
   if (e instanceof BoptError) {
-    process.stderr.write(`bopt: ${e.message}\n`);
-    process.exitCode = e.exitCode;
+    process.stderr.write(`bopt: ${describeError(e)}\n`);
+    process.exitCode = exitCodeOf(e);
   } else {
     process.stderr.write(`bopt: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { BoptError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { withQueryRows } from '../storage/query.js';
 import { writeResult, type OutputFormat } from './format.js';
 
@@ -58,7 +58,7 @@ export async function queryWithTimeLimit(request: ChildQuery, timeoutS: number):
   try {
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
     if (timedOut)
-      throw new BoptError(
+      throw new InputError(
         `query stopped: it ran past the time limit of ${timeoutS} s (raise it with --timeout SECONDS, 0 for no limit)`,
       );
     if (signal) return 130;

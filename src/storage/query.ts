@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
-import { BoptError } from '../errors.js';
+import Database from 'better-sqlite3';
+import { InputError } from '../errors.js';
 import { openReadOnly } from './open.js';
 
 export type Cell = string | number | bigint | Buffer | null;
@@ -33,7 +33,7 @@ export interface QueryRows {
   rows: Generator<Cell[], void, undefined>;
 }
 
-/** One read-only statement whose rows are read one at a time; errors are one-line BoptErrors. */
+/** One read-only statement whose rows are read one at a time; errors are one-line InputErrors. */
 export function iterateQuery(db: Database.Database, sql: string, params: Cell[] = []): QueryRows {
   const stmt = prepareReader(db, sql);
   const columns = stmt.columns().map((c) => c.name);
@@ -67,20 +67,21 @@ function prepareReader(db: Database.Database, sql: string): Database.Statement {
   try {
     stmt = db.prepare(sql);
   } catch (e) {
-    throw new BoptError(`bad SQL: ${(e as Error).message}`);
+    throw new InputError(`bad SQL: ${(e as Error).message}`);
   }
   if (!stmt.reader) {
-    throw new BoptError(
+    throw new InputError(
       'query refused: the database is opened read-only and this statement returns no rows (only SELECT-like queries are allowed)',
     );
   }
   return stmt;
 }
 
-function sqlError(e: unknown): BoptError {
+function sqlError(e: unknown): InputError {
   const message = (e as Error).message;
-  if (/readonly/i.test(message)) return new BoptError(`query refused: the database is opened read-only (${message})`);
-  return new BoptError(`SQL error: ${message}`);
+  if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_READONLY'))
+    return new InputError(`query refused: the database is opened read-only (${message})`);
+  return new InputError(`SQL error: ${message}`);
 }
 
 /** Open `path` read-only, hand the rows of `sql` to `use` as they come, close when it is done. */

@@ -27,7 +27,10 @@ export function progressLine(vm: ViewModel): string {
   const rate =
     vm.tasksPerMinute === null ? '' : `, ${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`;
   const eta = vm.etaMs !== null && vm.etaMs > 0 ? `, eta ${formatDuration(vm.etaMs)}` : '';
-  return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
+  return (
+    `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed ` +
+    `(${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`
+  );
 }
 
 /** "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. */
@@ -58,7 +61,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;
         write(
-          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) ` +
+            `on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
         );
         if (e.search) {
           write(searchSummary(e.search));
@@ -78,7 +82,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         return;
       case 'store-blocked':
         write(
-          `waiting: database ${e.problem}; the write is kept and retried in ${formatDuration(e.retryInMs)} (blocked for ${formatDuration(e.waitedMs)})`,
+          `waiting: database ${e.problem}; the write is kept and retried in ${formatDuration(e.retryInMs)} ` +
+            `(blocked for ${formatDuration(e.waitedMs)})`,
         );
         return;
       case 'paused':
@@ -89,7 +94,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const science = scienceLine(vm);
         if (science) write(science);
         write(
-          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${vm.total} done, ${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
+          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${vm.total} done, ` +
+            `${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
         );
         return;
       }
