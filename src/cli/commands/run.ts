@@ -1,6 +1,6 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
-import { loadSweep, parseSweepText, varyingParams } from '../../sweep/index.js';
+import { loadSweep, parseSweepText, withTasks } from '../../sweep/index.js';
 import { planSearch } from '../../scheduler/search-rounds.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
@@ -124,7 +124,7 @@ async function runSearchRounds(
   let trained = 0;
   for (;;) {
     const plan = planSearch(sweep, store.finishedOutcomes(candidateKeys));
-    const round: LoadedSweep = { ...sweep, tasks: plan.chosen, varying: varyingParams(plan.chosen) };
+    const round = withTasks(sweep, plan.chosen);
     if (plan.done || plan.missing.length === 0) {
       // Record the final membership (a search over stored results may train nothing at all).
       store.registerSweep(round, boptVersion());
