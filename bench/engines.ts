@@ -138,7 +138,7 @@ function timeSteps(
     do {
       let n = 0;
       const t = performance.now();
-      let now = t;
+      let now: number;
       do {
         kernel.step(batches[(steps + n) % batches.length]);
         n++;

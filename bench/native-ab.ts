@@ -62,7 +62,7 @@ function time(addon: NativeAddon, B: number, ms: number): number {
   while (performance.now() - t0 < ms) {
     const t = performance.now();
     let n = 0;
-    let now = t;
+    let now: number;
     do {
       k.step(pre[(s + n++) % pre.length]);
       now = performance.now();

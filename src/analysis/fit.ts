@@ -7,9 +7,13 @@
  *  - B_opt: the best grid point, and a continuous estimate: a least-squares parabola in log B through
  *    the best point and up to `window` neighbours on each side; its vertex when the parabola opens
  *    downwards, clamped to the fitted window; the grid point otherwise (flagged).
- *  - Uncertainty: a bootstrap over seeds. A seed is one draw of the training subset and batches, shared
- *    by every B of the group, so seeds are resampled as a whole and the estimate recomputed; the
- *    percentile interval of log B_opt. The paper's own error bar (best B to its grid neighbours) too.
+ *  - Uncertainty: a parametric bootstrap of the seed-to-seed noise. Each point's mean is redrawn from
+ *    a normal with its standard error (its own seed variance, floored by the group's pooled one) and
+ *    B_opt re-estimated; the percentile interval of log B_opt. Resampling whole seeds instead gives
+ *    only a handful of distinct replicates with 2-3 seeds (intervals like [51.9, 52]) and cannot use
+ *    a search's points, which have different numbers of seeds. Treating the points as independent
+ *    ignores that a seed's runs share a training subset, which widens the interval (conservative).
+ *    The paper's own error bar (best B to its grid neighbours) too.
  *  - Across groups: B_opt against x = eps, N or 1/(1−m): proportional fit B = k·x with its R², and the
  *    log-log exponent (OLS slope of ln B_opt on ln x; theory 1) with a t interval and a bootstrap
  *    interval (replicate r of every group together). g_opt = eps (N/B_opt − 1)/(1 − m) per group.
@@ -71,7 +75,7 @@ export interface GroupFit extends GroupKey {
   sdAtGrid: number;
   bOpt: number;
   method: 'parabola' | 'grid';
-  /** 95 % bootstrap percentile interval over seeds (null with fewer than 2 seeds). */
+  /** 95 % parametric-bootstrap interval of the seed noise (null when no point has 2 seeds). */
   bOptLo: number | null;
   bOptHi: number | null;
   /** The grid neighbours of the best grid point (the paper's error bar). */
@@ -337,21 +341,27 @@ function groupPoints(
   return { acc, batches: [...acc.keys()].sort((a, b) => a - b), seeds: [...seedSet].sort((a, b) => a - b), diverged };
 }
 
-/** Mean accuracy per batch size over a multiset of seeds (a seed missing at some B is skipped there). */
-function meansFor(acc: Acc, batches: readonly number[], seeds: readonly number[]): number[] {
-  return batches.map((b) => {
-    const m = acc.get(b)!;
-    let s = 0;
-    let n = 0;
-    for (const seed of seeds) {
-      const v = m.get(seed);
-      if (v !== undefined) {
-        s += v;
-        n++;
-      }
-    }
-    return n ? s / n : NaN;
-  });
+/** Standard normal deviate (Box-Muller) from a uniform generator. */
+function gaussian(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(rand() + 1e-300)) * Math.cos(2 * Math.PI * rand());
+}
+
+/**
+ * Standard error of each point's mean accuracy: its own seed variance, floored by the variance pooled
+ * over the group's points with two or more seeds (two or three seeds can agree by chance, and a
+ * one-seed point has no variance of its own). Null when no point has two seeds.
+ */
+export function pointNoise(points: readonly BatchPoint[]): number[] | null {
+  let ss = 0;
+  let df = 0;
+  for (const p of points) {
+    if (p.n < 2) continue;
+    ss += p.sd ** 2 * (p.n - 1);
+    df += p.n - 1;
+  }
+  if (df === 0) return null;
+  const pooled = ss / df;
+  return points.map((p) => Math.sqrt(Math.max(p.n > 1 ? p.sd ** 2 : 0, pooled) / p.n));
 }
 
 export function fitGroup(
@@ -383,16 +393,12 @@ export function fitGroup(
   let bOptLo: number | null = null;
   let bOptHi: number | null = null;
   let replicates: number[] | undefined;
-  if (seeds.length >= 2 && nBoot > 0) {
+  const noise = pointNoise(points);
+  if (noise && nBoot > 0) {
     const rand = rng32(options.seed ?? 12345);
     replicates = [];
     for (let r = 0; r < nBoot; r++) {
-      const sample = seeds.map(() => seeds[Math.floor(rand() * seeds.length)]);
-      const m = meansFor(acc, batches, sample);
-      if (m.some((v) => !Number.isFinite(v))) {
-        replicates.push(est.value);
-        continue;
-      }
+      const m = means.map((v, i) => v + noise[i] * gaussian(rand));
       replicates.push(estimateBopt(batches, m, window).value);
     }
     const logs = replicates.map(Math.log).sort((a, b) => a - b);

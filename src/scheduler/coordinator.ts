@@ -13,7 +13,7 @@ import { sweepEngines, sweepTasks } from '../sweep/grid.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
-import type { SweepEvent } from './events.js';
+import type { SearchProgress, SweepEvent } from './events.js';
 
 export interface CoordinatorOptions {
   store: SweepStore;
@@ -45,6 +45,8 @@ export interface CoordinatorOptions {
   pendingWindow?: number;
   /** Tasks registered per write transaction (default 100,000): a larger grid is stored in several. */
   registerBatch?: number;
+  /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
+  search?: SearchProgress;
 }
 
 /** Exit code of a run stopped because its database stayed unwritable. */
@@ -150,6 +152,7 @@ export class Coordinator {
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
         totalCost: before.totalCost,
+        ...(this.options.search ? { search: this.options.search } : {}),
       });
 
       timers.push(
@@ -180,6 +183,7 @@ export class Coordinator {
         store.releaseAll(this.holder);
         store.releaseLease(sweepId, this.holder);
       } catch (e) {
+        // eslint-disable-next-line no-unsafe-finally -- any other release failure is the error to report
         if (!isTransientWriteError(e) || !this.fatal) throw e;
       }
     }

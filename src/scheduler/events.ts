@@ -5,6 +5,35 @@
 import type { TrainConfig } from '../engines/config.js';
 import type { StateCounts } from '../storage/store.js';
 
+/** One group of an adaptive search, as its rounds stand when a round starts. */
+export interface SearchGroupProgress {
+  /** The group's swept parameters, e.g. "n_train=5000". */
+  label: string;
+  phase: 'waiting' | 'coarse' | 'bracket' | 'seeds' | 'done';
+  /** 1-based round being trained (0 while waiting). */
+  round: number;
+  /** Batch sizes measured so far. */
+  points: number;
+  best: { batchSize: number; accuracy: number; seeds: number } | null;
+  bracket: [number, number] | null;
+  /** The theory's B_opt for this group, when the prior gave one. */
+  predicted: number | null;
+  tasksUsed: number;
+  maxTasks: number;
+  epochsUsed: number;
+  maxEpochs: number | null;
+}
+
+/** An adaptive search at the start of one of its rounds. */
+export interface SearchProgress {
+  groups: SearchGroupProgress[];
+  /** Estimated cost (estimateCost units) of the rounds after this one: expected and at most. */
+  laterCostExpected: number;
+  laterCostMax: number;
+  laterTasksExpected: number;
+  laterTasksMax: number;
+}
+
 export type SweepEvent =
   | {
       type: 'sweep-start';
@@ -16,6 +45,8 @@ export type SweepEvent =
       /** Estimated cost of the tasks still to run (see estimateCost). */
       remainingCost: number;
       totalCost: number;
+      /** Present when the sweep is one round of an adaptive search. */
+      search?: SearchProgress;
     }
   | { type: 'task-start'; key: string; params: TrainConfig; lane: number; attempt: number; cost: number }
   | { type: 'task-progress'; key: string; lane: number; step: number; totalSteps: number; loss: number }

@@ -101,7 +101,7 @@ export function probeRate(
   factory: KernelFactory,
   targetSeconds: number,
 ): { rate: number; seconds: number } {
-  const warm = timeProbe(cfg, Math.min(cfg.steps, 5), factory);
+  const warm = timeProbe(cfg, Math.min(cfg.steps, 2), factory);
   const perStep = warm.rate * (estimateCost({ ...cfg, steps: 1, eval_every: 0 }) - estimateCost({ ...cfg, steps: 0 }));
   const steps = Math.max(1, Math.min(cfg.steps, Math.round(targetSeconds / Math.max(perStep, 1e-9))));
   const measured = timeProbe(cfg, steps, factory);
@@ -115,39 +115,100 @@ export interface PlanOptions {
   stored: readonly StoredTiming[];
   /** Engine factories for probes, by engine name; only called when the database prices nothing similar. */
   loadFactory: (cfg: TrainConfig) => Promise<KernelFactory>;
-  /** Total seconds to spend probing (spread over the dissimilar task kinds); default 3. */
+  /** Total seconds to spend probing (spread over the probed batch sizes); default 3. */
   probeBudgetSeconds?: number;
 }
 
-export async function planSweep(tasks: readonly ExpandedTask[], options: PlanOptions): Promise<Plan> {
-  const toRun = tasks.filter((t) => !options.done.has(t.key));
+/** Batch sizes probed per kind of task: the others are interpolated in ln B between them. */
+const PROBES_PER_KIND = 4;
+/**
+ * Probes train at most this batch size: above it the time per cost unit is flat (the kernel is
+ * bound by the weight matrix, not the batch), and one step at B = 50,000 would cost the whole budget.
+ */
+const PROBE_MAX_BATCH = 1024;
+
+/** Up to `k` values spread evenly in ln x over the sorted distinct values `xs` (ends included). */
+function spreadInLog(xs: readonly number[], k: number): number[] {
+  if (xs.length <= k) return [...xs];
+  const lo = Math.log(xs[0]);
+  const hi = Math.log(xs[xs.length - 1]);
+  const picks = new Set<number>();
+  for (let i = 0; i < k; i++) {
+    const target = lo + ((hi - lo) * i) / (k - 1);
+    let best = xs[0];
+    for (const x of xs) if (Math.abs(Math.log(x) - target) < Math.abs(Math.log(best) - target)) best = x;
+    picks.add(best);
+  }
+  return [...picks].sort((a, b) => a - b);
+}
+
+/** ln-rate interpolated linearly in ln B between the probed batch sizes; constant beyond the ends. */
+function interpolateRate(probed: readonly { batch: number; rate: number }[], batch: number): number {
+  if (batch <= probed[0].batch) return probed[0].rate;
+  const last = probed[probed.length - 1];
+  if (batch >= last.batch) return last.rate;
+  let i = 1;
+  while (probed[i].batch < batch) i++;
+  const a = probed[i - 1];
+  const b = probed[i];
+  const t = (Math.log(batch) - Math.log(a.batch)) / (Math.log(b.batch) - Math.log(a.batch));
+  return Math.exp(Math.log(a.rate) + t * (Math.log(b.rate) - Math.log(a.rate)));
+}
+
+export interface Prices {
+  /** Estimated seconds per task. */
+  seconds: Map<ExpandedTask, TaskEstimate>;
+  probeSeconds: number;
+}
+
+/** Seconds for every task: from stored wall times of similar tasks, else from a few probes trained here. */
+export async function priceTasks(tasks: readonly ExpandedTask[], options: PlanOptions): Promise<Prices> {
   const rates = new Map<ExpandedTask, { rate: number; source: RateSource }>();
-  const unpriced = new Map<string, ExpandedTask[]>(); // by kind and batch size
-  for (const task of toRun) {
+  const unpriced = new Map<string, ExpandedTask[]>(); // by kind
+  for (const task of tasks) {
     const rate = storedRate(task.params, options.stored);
     if (rate !== undefined) rates.set(task, { rate, source: 'database' });
     else {
-      const kind = `${similarityKey(task.params)}/${Math.min(task.params.batch_size, task.params.n_train)}`;
+      const kind = similarityKey(task.params);
       unpriced.set(kind, [...(unpriced.get(kind) ?? []), task]);
     }
   }
   let probeSeconds = 0;
-  if (unpriced.size > 0) {
-    const perProbe = Math.max(0.1, (options.probeBudgetSeconds ?? 3) / unpriced.size);
-    for (const group of unpriced.values()) {
-      // the group's median-cost task stands for it
-      const sorted = [...group].sort((a, b) => a.cost - b.cost);
-      const representative = sorted[sorted.length >> 1].params;
+  const plan = [...unpriced.values()].map((group) => {
+    const batch = (t: ExpandedTask): number => Math.min(t.params.batch_size, t.params.n_train, PROBE_MAX_BATCH);
+    const batches = spreadInLog(
+      [...new Set(group.map(batch))].sort((a, b) => a - b),
+      PROBES_PER_KIND,
+    );
+    return { group, batch, batches };
+  });
+  const probeCount = plan.reduce((a, p) => a + p.batches.length, 0);
+  const perProbe = Math.max(0.1, (options.probeBudgetSeconds ?? 3) / Math.max(1, probeCount));
+  for (const { group, batch, batches } of plan) {
+    const probed: { batch: number; rate: number }[] = [];
+    for (const b of batches) {
+      // the median-cost task of that batch size stands for it
+      const same = group.filter((t) => batch(t) === b).sort((x, y) => x.cost - y.cost);
+      const representative = { ...same[same.length >> 1].params, batch_size: b };
       const factory = await options.loadFactory(representative);
       const probe = probeRate(representative, factory, perProbe);
       probeSeconds += probe.seconds;
-      for (const task of group) rates.set(task, { rate: probe.rate, source: 'probe' });
+      probed.push({ batch: b, rate: probe.rate });
     }
+    for (const task of group) rates.set(task, { rate: interpolateRate(probed, batch(task)), source: 'probe' });
   }
-  const estimates: TaskEstimate[] = toRun.map((task) => {
+  const seconds = new Map<ExpandedTask, TaskEstimate>();
+  for (const task of tasks) {
     const { rate, source } = rates.get(task)!;
-    return { task, seconds: rate * estimateCost(task.params), source };
-  });
+    seconds.set(task, { task, seconds: rate * estimateCost(task.params), source });
+  }
+  return { seconds, probeSeconds };
+}
+
+export async function planSweep(tasks: readonly ExpandedTask[], options: PlanOptions): Promise<Plan> {
+  const toRun = tasks.filter((t) => !options.done.has(t.key));
+  const prices = await priceTasks(toRun, options);
+  const estimates = toRun.map((task) => prices.seconds.get(task)!);
   const seconds = estimates.map((e) => e.seconds);
   return {
     tasks: tasks.length,
@@ -158,23 +219,43 @@ export async function planSweep(tasks: readonly ExpandedTask[], options: PlanOpt
     wallSeconds: toRun.length ? packedWallSeconds(seconds, options.workers) : 0,
     fromDatabase: estimates.filter((e) => e.source === 'database').length,
     fromProbe: estimates.filter((e) => e.source === 'probe').length,
-    probeSeconds,
+    probeSeconds: prices.probeSeconds,
   };
 }
 
-/** Finished tasks' parameters and wall times, and the keys of every stored result, from a database. */
-export function readStoredTimings(db: Database.Database): { stored: StoredTiming[]; done: Set<string> } {
+/**
+ * Finished tasks' parameters and wall times, the keys of every stored result, and every finished or
+ * failed task's outcome as the search sees it (accuracy null when it failed or diverged), from a
+ * database opened read-only.
+ */
+export function readStoredTimings(db: Database.Database): {
+  stored: StoredTiming[];
+  done: Set<string>;
+  outcomes: Map<string, { testAccuracy: number | null }>;
+} {
   const rows = db
     .prepare(
-      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone
+      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone,
+              r.test_accuracy AS testAccuracy, r.diverged AS diverged
        FROM results r JOIN tasks t ON t.key = r.task_key`,
     )
-    .all() as { key: string; params: string; wallMs: number; stepsDone: number }[];
+    .all() as {
+    key: string;
+    params: string;
+    wallMs: number;
+    stepsDone: number;
+    testAccuracy: number | null;
+    diverged: number | null;
+  }[];
   const stored: StoredTiming[] = [];
+  const outcomes = new Map<string, { testAccuracy: number | null }>();
   for (const r of rows) {
     const parsed = trainConfigSchema.safeParse(JSON.parse(r.params));
     // a diverged run stopped early: its wall time paid for the steps it did
     if (parsed.success) stored.push({ params: { ...parsed.data, steps: r.stepsDone }, wallMs: r.wallMs });
+    outcomes.set(r.key, { testAccuracy: r.diverged === 0 ? r.testAccuracy : null });
   }
-  return { stored, done: new Set(rows.map((r) => r.key)) };
+  for (const f of db.prepare(`SELECT key FROM tasks WHERE state = 'failed'`).all() as { key: string }[])
+    if (!outcomes.has(f.key)) outcomes.set(f.key, { testAccuracy: null });
+  return { stored, done: new Set(rows.map((r) => r.key)), outcomes };
 }

@@ -83,8 +83,8 @@ export function planSearch(sweep: LoadedSweep, outcomes: ReadonlyMap<string, Sto
       const [batchSize, seed] = point.split(':').map(Number);
       observations.push({ batchSize, seed, accuracy: o.testAccuracy });
     }
-    const nTrain = g.tasks.values().next().value!.params.n_train;
-    const state = searchGroup(settings, observations, predicted, typeof nTrain === 'number' ? nTrain : null);
+    const { n_train: nTrain, steps } = g.tasks.values().next().value!.params;
+    const state = searchGroup(settings, observations, predicted, { nTrain, steps });
     plans.push({ label: g.label, state, predicted });
     for (const p of [...state.used, ...state.next]) chosen.push(g.tasks.get(pointKey(p.batchSize, p.seed))!);
   }

@@ -28,7 +28,23 @@ export interface SearchSettings {
   noiseZ: number;
   /** Most tasks one group may use. */
   maxTasks: number;
+  /**
+   * Most passes over the training set one group's tasks may make together (steps x min(B, N) / N
+   * summed); unlimited when absent. Under the theory B_opt grows with N, so a budget in epochs costs
+   * about the same per group at any N, where a budget in tasks does not.
+   */
+  maxEpochs?: number;
 }
+
+/** What a group's tasks share that prices a point: its training-set size and its number of updates. */
+export interface GroupShape {
+  nTrain: number;
+  steps: number;
+}
+
+/** Passes over the training set of one run at batch size b (the engines train min(B, N) per step). */
+export const pointEpochs = (shape: GroupShape, b: number): number =>
+  (shape.steps * Math.min(b, shape.nTrain)) / shape.nTrain;
 
 /** One finished run of the group: accuracy null when it failed or diverged. */
 export interface Observation {
@@ -104,18 +120,22 @@ export function nearestIndex(lattice: readonly number[], b: number): number {
   return best;
 }
 
-function coarseIndices(n: number, coarse: number, prior: number | null): number[] {
+/** Lattice steps each side of a prediction in the first round: a factor 2.5 (the prior's error was ~35 %). */
+const priorSteps = (resolution: number): number => Math.max(1, Math.ceil(Math.log(2.5) / Math.log(resolution) - 1e-9));
+
+function coarseIndices(n: number, coarse: number, prior: number | null, resolution: number): number[] {
   if (n <= coarse) return seedList(n);
-  const stride = Math.max(1, 2 ** Math.ceil(Math.log2((n - 1) / Math.max(1, coarse - 1))));
   if (prior !== null) {
-    // Around a prediction: the predicted point and one coarse stride each side, halved so the first
-    // bracket is already close; the bracket rule walks outward if the peak lies beyond.
-    const half = Math.max(1, stride / 2);
+    // Around a prediction: the predicted point and a factor 2.5 each side, so the first bracket is
+    // already close; the bracket rule walks outward if the peak lies beyond.
+    const half = priorSteps(resolution);
     return [...new Set([prior - half, prior, prior + half].map((i) => Math.min(n - 1, Math.max(0, i))))];
   }
+  // Every stride-th point from the smallest; the largest is left to the outward walk, since it is the
+  // costliest point (full batch at n_train) and rarely the peak.
+  const stride = Math.max(1, Math.ceil((n - 1) / Math.max(1, coarse - 1)));
   const out: number[] = [];
   for (let i = 0; i < n; i += stride) out.push(i);
-  if (out[out.length - 1] !== n - 1) out.push(n - 1);
   return out;
 }
 
@@ -204,12 +224,19 @@ export function searchGroup(
   settings: SearchSettings,
   results: readonly Observation[],
   prior: number | null = null,
-  fullBatch: number | null = null,
+  shape: GroupShape | null = null,
 ): SearchState {
-  const lattice = usefulLattice(batchLattice(settings), fullBatch);
+  const lattice = usefulLattice(batchLattice(settings), shape?.nTrain ?? null);
+  const epochsOf = (p: SearchPoint): number => (shape ? pointEpochs(shape, p.batchSize) : 0);
+  let epochsUsed = 0;
   const key = (p: SearchPoint): string => `${p.batchSize}:${p.seed}`;
   const stored = new Map(results.map((o) => [key(o), o]));
-  const coarse = coarseIndices(lattice.length, settings.coarse, prior === null ? null : nearestIndex(lattice, prior));
+  const coarse = coarseIndices(
+    lattice.length,
+    settings.coarse,
+    prior === null ? null : nearestIndex(lattice, prior),
+    settings.resolution,
+  );
   const coarseStride = coarse.length > 1 ? coarse[1] - coarse[0] : 1;
   let round: SearchPoint[] = coarse.flatMap((i) =>
     seedList(settings.seeds).map((seed) => ({ batchSize: lattice[i], seed })),
@@ -224,7 +251,12 @@ export function searchGroup(
     // Budget: a round is cut, in its deterministic order, to what the group has left.
     const fresh = round.filter((p) => !usedKeys.has(key(p)));
     const room = settings.maxTasks - usedKeys.size;
-    const next = fresh.slice(0, Math.max(0, room));
+    let next = fresh.slice(0, Math.max(0, room));
+    if (settings.maxEpochs !== undefined) {
+      let spent = epochsUsed;
+      const fits = next.findIndex((p) => (spent += epochsOf(p)) > settings.maxEpochs! + 1e-9);
+      if (fits !== -1) next = next.slice(0, fits);
+    }
     const points = summarise(used);
     if (next.length === 0) {
       const stopped = fresh.length > 0 ? 'budget' : 'converged';
@@ -249,6 +281,7 @@ export function searchGroup(
       used.push(stored.get(key(p))!);
       usedPoints.push(p);
       usedKeys.add(key(p));
+      epochsUsed += epochsOf(p);
     }
     const step = proposeAfter(lattice, summarise(used), settings, coarseStride);
     best = step.best;

@@ -131,6 +131,8 @@ const searchSchema = z.strictObject({
   peak_seeds: posInt().default(5),
   noise_z: positive().default(1),
   max_tasks: posInt().default(60),
+  /** Most passes over the training set one group's tasks may make together (no limit when absent). */
+  max_epochs: positive().optional(),
   /** Start later groups around the theory's prediction from the groups already searched. */
   prior: z.boolean().default(true),
 });
@@ -415,6 +417,7 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
       peakSeeds: body.peak_seeds,
       noiseZ: body.noise_z,
       maxTasks: body.max_tasks,
+      ...(body.max_epochs !== undefined ? { maxEpochs: body.max_epochs } : {}),
       prior: body.prior,
     };
     const batchInfo = claim('batch_size', ['search', 'from']);

@@ -13,9 +13,11 @@ import { drawChart, symbolOf, type ChartLine } from './chart.js';
 import { formatDuration, formatParams, progressBar } from './format.js';
 import { fitText } from './fit-text.js';
 import type { ScienceView } from './science.js';
+import type { SearchProgress } from '../scheduler/events.js';
+import { searchGroupText, searchSummary } from './search-text.js';
 import type { FailureView, Phase, ViewModel, WorkerView } from './state.js';
 
-export const PANELS = ['overview', 'science', 'failures'] as const;
+export const PANELS = ['overview', 'science', 'search', 'failures'] as const;
 export type Panel = (typeof PANELS)[number];
 
 const GROUP_COLORS = [
@@ -68,19 +70,22 @@ function Line({ children, color, bold, dim }: { children: ReactNode; color?: str
   );
 }
 
+function terminalSize(stdout: NodeJS.WriteStream): { columns: number; rows: number } {
+  return { columns: stdout.columns ?? 100, rows: stdout.rows ?? 40 };
+}
+
+/** The terminal's size, followed on resize; a given columns or rows overrides that dimension. */
 function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
   const { stdout } = useStdout();
-  const read = () => ({ columns: columns ?? stdout.columns ?? 100, rows: rows ?? stdout.rows ?? 40 });
-  const [size, setSize] = useState(read);
+  const [size, setSize] = useState(() => terminalSize(stdout));
   useEffect(() => {
-    const onResize = () => setSize(read());
+    const onResize = () => setSize(terminalSize(stdout));
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [stdout, columns, rows]);
-  return columns !== undefined || rows !== undefined ? read() : size;
+  }, [stdout]);
+  return { columns: columns ?? size.columns, rows: rows ?? size.rows };
 }
 
 export function App(props: AppProps) {
@@ -108,6 +113,7 @@ export function App(props: AppProps) {
   let body: ReactNode[];
   if (panel === 'science') body = scienceLines(vm.science, ctx, budget, true);
   else if (panel === 'failures') body = failureLines(vm.failures, ctx, budget, true);
+  else if (panel === 'search') body = searchLines(vm.search, ctx, budget);
   else body = overviewLines(vm, ctx, budget);
   return (
     <Box flexDirection="column" width={width}>
@@ -157,7 +163,7 @@ function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
           ? 'ETA paused'
           : vm.etaMs === null
             ? 'ETA …'
-            : `ETA ${formatDuration(vm.etaMs)}`;
+            : `ETA ${formatDuration(vm.etaMs)}${vm.etaMaxMs !== null ? ` (at most ${formatDuration(vm.etaMaxMs)})` : ''}`;
   const rate = `${vm.tasksPerMinute === null ? '… tasks/min' : `${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`} · ${eta} (cost model)`;
   const lines: ReactNode[] = [
     <Text key="title" wrap="truncate-end">
@@ -339,7 +345,32 @@ function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: bool
   return out;
 }
 
+/** The search panel: the budget line, then one line per group (bracket, round, points, budget). */
+function searchLines(search: SearchProgress | null, ctx: Ctx, budget: number): ReactNode[] {
+  if (budget <= 0) return [];
+  if (!search) return [<Line key="nosearch">a grid sweep: every task is fixed in advance (no search: section)</Line>];
+  const out: ReactNode[] = [
+    <Line key="stitle" bold={ctx.color}>
+      {searchSummary(search)}
+    </Line>,
+  ];
+  const rows = search.groups.map((g, i) => <Line key={`sg${i}`}>{searchGroupText(g)}</Line>);
+  const room = budget - out.length;
+  if (rows.length <= room) return [...out, ...rows];
+  return [
+    ...out,
+    ...rows.slice(0, Math.max(0, room - 1)),
+    <Line key="smore" dim>{`… ${rows.length - Math.max(0, room - 1)} more groups`}</Line>,
+  ];
+}
+
 function overviewLines(vm: ViewModel, ctx: Ctx, budget: number): ReactNode[] {
+  if (vm.search && budget > 4) {
+    return [
+      <Line key="search">{searchSummary(vm.search)}</Line>,
+      ...overviewLines({ ...vm, search: null }, ctx, budget - 1),
+    ];
+  }
   const failN = vm.failures.length ? Math.min(3, vm.failures.length) + 1 : 0;
   const lanes = Math.max(vm.workers ?? 0, vm.running.length, 1);
   const scienceMin = 3;

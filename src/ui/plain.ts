@@ -8,6 +8,10 @@ import type { SweepEvent } from '../scheduler/events.js';
 import { compactNumber, formatDuration } from './format.js';
 import { fitText } from './fit-text.js';
 import type { ScienceGroup } from './science.js';
+import { searchGroupText, searchSummary } from './search-text.js';
+
+/** A search round's log lists at most this many groups (the rest as a count). */
+const MAX_GROUP_LINES = 12;
 import { applyEvent, costFraction, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
@@ -68,6 +72,12 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         write(
           `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
         );
+        if (e.search) {
+          write(searchSummary(e.search));
+          const shown = e.search.groups.slice(0, MAX_GROUP_LINES);
+          for (const g of shown) write(`  ${searchGroupText(g)}`);
+          if (e.search.groups.length > shown.length) write(`  … ${e.search.groups.length - shown.length} more groups`);
+        }
         lastLine = t;
         lastFraction = costFraction(state);
         return;

@@ -7,7 +7,7 @@
  * `bopt watch` builds the same ViewModel from the database (see watch.ts).
  */
 import type { TrainConfig } from '../engines/config.js';
-import type { SweepEvent } from '../scheduler/events.js';
+import type { SearchProgress, SweepEvent } from '../scheduler/events.js';
 import type { StateCounts } from '../storage/store.js';
 import { ScienceAccumulator, type ScienceView } from './science.js';
 
@@ -57,6 +57,10 @@ export interface ViewModel {
   failures: FailureView[];
   retries: number;
   science: ScienceView;
+  /** An adaptive search's groups and budget at the start of this round; null for a grid. */
+  search: SearchProgress | null;
+  /** Upper bound of the ETA for a search (its maximum budget); null otherwise. */
+  etaMaxMs: number | null;
   /** Extra header text (watch: who runs the sweep). */
   note?: string;
 }
@@ -92,6 +96,7 @@ export interface SweepState {
   lanes: Map<number, Running>;
   failures: FailureView[];
   science: ScienceAccumulator;
+  search: SearchProgress | null;
 }
 
 export function createState(now: number = Date.now()): SweepState {
@@ -117,6 +122,7 @@ export function createState(now: number = Date.now()): SweepState {
     lanes: new Map(),
     failures: [],
     science: new ScienceAccumulator(),
+    search: null,
   };
 }
 
@@ -149,6 +155,7 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       state.totalCost = e.totalCost;
       state.remainingAtStart = e.remainingCost;
       state.startedAt = now;
+      state.search = e.search ?? null;
       return;
     case 'task-start': {
       state.counts.pending = Math.max(0, state.counts.pending - 1);
@@ -243,7 +250,12 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
   const elapsedMs = Math.max(0, end - state.startedAt);
   const left = remainingCost(state);
   const costRate = elapsedMs > 0 ? state.workDone / elapsedMs : 0;
-  const etaMs = state.endedAt !== null ? 0 : costRate > 0 ? left / costRate : left === 0 && state.started ? 0 : null;
+  // A search's later rounds are priced by the same cost model as this round's tasks.
+  const later = state.endedAt !== null ? 0 : (state.search?.laterCostExpected ?? 0);
+  const etaMs =
+    state.endedAt !== null ? 0 : costRate > 0 ? (left + later) / costRate : left === 0 && state.started ? 0 : null;
+  const etaMaxMs =
+    state.search && etaMs !== null && costRate > 0 ? etaMs + (state.search.laterCostMax - later) / costRate : null;
   const tasksPerMinute = elapsedMs >= 1000 && state.trained > 0 ? (state.trained / elapsedMs) * 60_000 : null;
   const phase: Phase =
     state.endReason !== null
@@ -283,6 +295,8 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     failures: [...state.failures].reverse(),
     retries: state.retries,
     science: state.science.summarize(),
+    search: state.search,
+    etaMaxMs,
   };
 }
 

@@ -166,6 +166,9 @@ export class SweepWatcher {
       failures,
       retries: failures.filter((f) => !f.final).length,
       science: science.summarize(),
+      // The database holds a search's chosen tasks, not its rounds' state: watch shows them as a grid.
+      search: null,
+      etaMaxMs: null,
       note: live
         ? `run by pid ${live.pid} on ${live.host}`
         : phase === 'stopped'

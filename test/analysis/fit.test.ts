@@ -66,6 +66,23 @@ describe('B_opt fits', () => {
     assert.ok(g.gOptLo! <= g.gOpt && g.gOpt <= g.gOptHi!);
   });
 
+  it('two seeds: the interval reflects the seed noise (covers the truth in most instances, not a point)', () => {
+    // With two seeds, resampling whole seeds gives at most three distinct replicates; the parametric
+    // bootstrap must give intervals that are neither degenerate nor overconfident.
+    let covered = 0;
+    let degenerate = 0;
+    const instances = 40;
+    for (let k = 0; k < instances; k++) {
+      const rows = synthetic(() => 40, [0.1], 2, 0.004, 100 + k);
+      const g = fitSweep(rows, { bootstrap: 400, seed: k }).groups[0];
+      assert.ok(g.bOptLo !== null && g.bOptHi !== null);
+      if (g.bOptLo <= 40 && 40 <= g.bOptHi) covered++;
+      if (g.bOptHi / g.bOptLo < 1.05) degenerate++;
+    }
+    assert.ok(covered >= 0.8 * instances, `covered ${covered}/${instances}`);
+    assert.equal(degenerate, 0);
+  });
+
   it('proportional fit: exponent 1, slope k and R² = 1 on exact data; bootstrap interval contains 1', () => {
     const lrs = [0.1, 0.3, 1, 3];
     const exact = fitSweep(

@@ -10,6 +10,9 @@ import { parseTrainConfig } from '../../src/engines/config.js';
 import { loadEngine } from '../../src/engines/registry.js';
 import { packedWallSeconds, planSweep, storedRate } from '../../src/scheduler/plan.js';
 import { estimateCost } from '../../src/sweep/cost.js';
+import { loadSweep } from '../../src/sweep/index.js';
+import type { ExpandedTask } from '../../src/sweep/types.js';
+import { searchBudget } from '../../src/scheduler/search-budget.js';
 import { bopt, tempDir, tinySweep, writeSweep } from '../helpers/index.js';
 
 let dir: string;
@@ -118,4 +121,48 @@ repeats: 2
   assert.equal(scaled.status, 0, scaled.stderr);
   assert.match(scaled.stdout, /4 task\(s\) from stored wall times of similar tasks, 0 from a probe/);
   assert.deepEqual(readFileSync(db), before);
+});
+
+test('a search is priced by its expected and its maximum budget; the maximum respects max_tasks and max_epochs', () => {
+  const text = (budget: string): string => `name: searched
+fixed: {engine: reference, model: mlp, hidden: 16, dataset: mnist, n_test: 200, steps: 50, lr: 0.1, momentum: 0.9}
+grid:
+  n_train: [200, 400, 800]
+search: {from: 1, to: 1000, seeds: 2, peak_seeds: 3, max_tasks: 30${budget}}
+`;
+  const price = (t: ExpandedTask): number => estimateCost(t.params);
+  const open = (budget: string) => loadSweep(writeSweep(dir, 'searched', text(budget)));
+  const unlimited = searchBudget(open(''), new Map(), price, 2);
+  assert.ok(unlimited.expected.tasks > 0 && unlimited.expected.tasks <= unlimited.maximum.tasks);
+  assert.ok(unlimited.maximum.tasks <= 3 * 30, 'at most max_tasks per group');
+  assert.ok(unlimited.expected.cpuSeconds < unlimited.maximum.cpuSeconds);
+  // rounds wait for each other: the wall time is at least the CPU time spread over the workers
+  assert.ok(unlimited.expected.wallSeconds >= unlimited.expected.cpuSeconds / 2 - 1e-6);
+  const capped = searchBudget(open(', max_epochs: 100'), new Map(), price, 2);
+  assert.ok(capped.maximum.cpuSeconds < unlimited.maximum.cpuSeconds);
+  // 100 epochs of 50 steps: at most 2 full-batch runs' worth of examples per group
+  const perExample =
+    estimateCost({ ...open('').tasks[0].params, steps: 1, batch_size: 1 }) -
+    estimateCost({ ...open('').tasks[0].params, steps: 0 });
+  const examplesCap = 100 * (200 + 400 + 800);
+  const evalCost = capped.maximum.tasks * estimateCost({ ...open('').tasks[0].params, steps: 0, n_train: 800 });
+  assert.ok(capped.maximum.cpuSeconds <= examplesCap * perExample + evalCost + 1e-6);
+});
+
+test('bopt plan on a search file prints the expected and the maximum budget and writes nothing', () => {
+  const file = writeSweep(
+    dir,
+    'searched-cli',
+    `name: searched-cli
+fixed: {engine: reference, model: mlp, hidden: 16, dataset: mnist, n_train: 100, n_test: 200, steps: 20, lr: 0.1}
+search: {from: 1, to: 100, seeds: 1, peak_seeds: 2, max_tasks: 12, max_epochs: 50}
+`,
+  );
+  const absent = join(dir, 'absent-search.sqlite');
+  const r = bopt(['plan', file, '--db', absent, '--workers', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /adaptive search over \d+ candidate tasks/);
+  assert.match(r.stdout, /expected: \d+ tasks to run, \d+ CPU-seconds/);
+  assert.match(r.stdout, /maximum: +\d+ tasks to run/);
+  assert.equal(existsSync(absent), false);
 });

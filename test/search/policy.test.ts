@@ -4,6 +4,7 @@ import { rng32 } from '../../src/analysis/fit.js';
 import {
   batchLattice,
   equivalentGridTasks,
+  pointEpochs,
   predictBopt,
   searchGroup,
   type Observation,
@@ -91,10 +92,10 @@ describe('search policy', () => {
 
   it('never proposes a batch size above the first full-batch one', () => {
     const nTrain = 300;
-    const f = objective(40, 1.5, 0.002, 7);
+    const f = objective(400, 1.5, 0.002, 7); // the peak lies past N: the search walks up to full batch
     const results: Observation[] = [];
     for (let guard = 0; guard < 200; guard++) {
-      const state = searchGroup(SETTINGS, results, null, nTrain);
+      const state = searchGroup(SETTINGS, results, null, { nTrain, steps: 100 });
       if (state.phase === 'done') break;
       for (const p of state.next) {
         if (!results.some((o) => o.batchSize === p.batchSize && o.seed === p.seed))
@@ -111,6 +112,26 @@ describe('search policy', () => {
       results.some((o) => o.batchSize === firstFull),
       'the full-batch point is still measured',
     );
+  });
+
+  it('stops at a budget in epochs, counting min(B, N) per step', () => {
+    const shape = { nTrain: 500, steps: 1000 };
+    const maxEpochs = 4000;
+    const f = objective(120, 1.5, 0.002, 11);
+    const results: Observation[] = [];
+    let state = searchGroup({ ...SETTINGS, maxEpochs }, results, null, shape);
+    for (let guard = 0; guard < 200 && state.phase !== 'done'; guard++) {
+      for (const p of state.next) {
+        if (!results.some((o) => o.batchSize === p.batchSize && o.seed === p.seed))
+          results.push({ ...p, accuracy: f(p.batchSize, p.seed) });
+      }
+      state = searchGroup({ ...SETTINGS, maxEpochs }, results, null, shape);
+    }
+    const spent = state.used.reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0);
+    assert.equal(state.stopped, 'budget');
+    assert.ok(spent <= maxEpochs, `spent ${spent} epochs`);
+    const unlimited = runSearch(SETTINGS, f);
+    assert.ok(state.tasksUsed < unlimited.state.tasksUsed);
   });
 
   it('counts failed runs as below the peak', () => {

@@ -6,7 +6,8 @@ import { render } from 'ink-testing-library';
 import { App } from '../../src/ui/app.js';
 import { mountLiveUi, type UiSource } from '../../src/ui/live.js';
 import { reduce, type ViewModel } from '../../src/ui/state.js';
-import type { SweepEvent } from '../../src/scheduler/events.js';
+import type { SearchProgress, SweepEvent } from '../../src/scheduler/events.js';
+import { createPlainReporter } from '../../src/ui/plain.js';
 import { params, sweepEvents } from './events.js';
 import { fakeTty } from '../helpers/tty.js';
 
@@ -33,7 +34,7 @@ test('overview frame: header, counts, throughput, ETA, workers, B_opt chart mark
 test('every width from 60 to 200 lays out without wrapping and within the terminal height', () => {
   for (const columns of [60, 80, 100, 120, 160, 200]) {
     for (const rows of [24, 40, 60]) {
-      for (const panel of ['overview', 'science', 'failures'] as const) {
+      for (const panel of ['overview', 'science', 'search', 'failures'] as const) {
         const r = render(<App vm={vm} color={false} columns={columns} rows={rows} initialPanel={panel} />);
         const lines = r.lastFrame()!.split('\n');
         r.unmount();
@@ -57,6 +58,10 @@ test('keys: tab switches panels, p toggles pause, q quits', async () => {
   await sleep(20);
   assert.match(r.lastFrame()!, /\[science\]/);
   assert.match(r.lastFrame()!, /test accuracy vs log B by eps/);
+  r.stdin.write('\t');
+  await sleep(20);
+  assert.match(r.lastFrame()!, /\[search\]/);
+  assert.match(r.lastFrame()!, /a grid sweep/);
   r.stdin.write('\t');
   await sleep(20);
   assert.match(r.lastFrame()!, /\[failures \(1\)\]/);
@@ -134,8 +139,74 @@ test('mountLiveUi draws at most ~5 frames a second however many events arrive, a
     wallMs: 1000,
   });
   await detach();
-  assert.ok(frames.length >= 3 && frames.length <= 8, `${frames.length} frames in ~1 s`);
+  // Bounded by the time the flood really took (a loaded machine stretches the 1 s), never by the
+  // tens of thousands of events: without the throttle there would be one frame per event.
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(
+    frames.length >= 2 && frames.length <= Math.ceil(seconds * 5) + 3,
+    `${frames.length} frames in ${seconds} s`,
+  );
   const last = frames.at(-1)!;
   assert.equal(last.phase, 'interrupted');
   assert.equal(last.counts.done, 1);
+});
+
+const SEARCH: SearchProgress = {
+  groups: [
+    {
+      label: 'n_train=1000',
+      phase: 'seeds',
+      round: 4,
+      points: 9,
+      best: { batchSize: 45, accuracy: 0.9123, seeds: 5 },
+      bracket: [36, 56],
+      predicted: null,
+      tasksUsed: 27,
+      maxTasks: 60,
+      epochsUsed: 3210,
+      maxEpochs: 15000,
+    },
+    {
+      label: 'n_train=5000',
+      phase: 'waiting',
+      round: 0,
+      points: 0,
+      best: null,
+      bracket: null,
+      predicted: null,
+      tasksUsed: 0,
+      maxTasks: 60,
+      epochsUsed: 0,
+      maxEpochs: 15000,
+    },
+  ],
+  laterCostExpected: 1000,
+  laterCostMax: 3000,
+  laterTasksExpected: 20,
+  laterTasksMax: 80,
+};
+
+test('a search round: the search panel shows each group, the ETA counts the later rounds, the log lists them', () => {
+  const events = sweepEvents().map((e) => (e.type === 'sweep-start' ? { ...e, search: SEARCH } : e));
+  const grid = reduce(sweepEvents(), 60_000, 0);
+  const searched = reduce(events, 60_000, 0);
+  assert.ok(grid.etaMs !== null && searched.etaMs !== null && searched.etaMaxMs !== null);
+  assert.ok(searched.etaMs > grid.etaMs, 'later rounds add to the ETA');
+  assert.ok(searched.etaMaxMs > searched.etaMs);
+  assert.equal(grid.etaMaxMs, null);
+  const r = render(<App vm={searched} color={false} columns={160} rows={40} initialPanel="search" />);
+  const frame = r.lastFrame()!;
+  r.unmount();
+  assert.match(frame, /search: 2 groups \(1 seeds · 1 waiting\); later rounds ~20 tasks expected, at most 80/);
+  assert.match(
+    frame,
+    /n_train=1000 +seeds r4 +B 36\.\.56 +best 45 \(0\.9123, 5 seeds\) +9 points +tasks 27\/60 +epochs 3210\/15000/,
+  );
+  assert.match(frame, /n_train=5000 +waiting for the prior/);
+  assert.match(frame, /\(at most /);
+  const lines: string[] = [];
+  const report = createPlainReporter({ write: (l) => lines.push(l), now: () => 0 });
+  for (const e of events) report(e);
+  assert.ok(lines.some((l) => /^search: 2 groups/.test(l)));
+  assert.ok(lines.some((l) => /^ {2}n_train=1000 +seeds r4/.test(l)));
 });

@@ -60,7 +60,7 @@ test('watch: the view model from the database (counts, heartbeat progress, failu
       const r = render(createElement(App, { vm: later, color: false, readOnly: true, columns: 80, rows: 30 }));
       const frame = r.lastFrame()!;
       r.unmount();
-      assert.match(frame, /bopt watch  w  complete/);
+      assert.match(frame, /bopt watch {2}w {2}complete/);
       assert.match(frame, /done 4\/5 · running 0 · pending 0 · failed 1/);
       assert.match(frame, /q quit · tab panels/);
       assert.match(frame, /out of memory/);

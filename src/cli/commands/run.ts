@@ -2,6 +2,8 @@ import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
 import { loadSweep, parseSweepText, withTasks } from '../../sweep/index.js';
 import { planSearch } from '../../scheduler/search-rounds.js';
+import { searchProgress } from '../../scheduler/search-budget.js';
+import type { SearchProgress } from '../../scheduler/events.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
@@ -85,6 +87,7 @@ async function runOnce(
   store: SweepStore,
   runner: TaskRunner,
   options: RunOptions,
+  search?: SearchProgress,
 ): Promise<RunSummary> {
   const coordinator = new Coordinator({
     store,
@@ -93,6 +96,7 @@ async function runOnce(
     codeVersion: boptVersion(),
     retries: options.retries,
     retryFailed: options.retryFailed,
+    ...(search ? { search } : {}),
   });
   const detachUi = await attachUi(coordinator, options.ui);
   const detachSignals = onStopSignals(
@@ -123,7 +127,8 @@ async function runSearchRounds(
   const started = Date.now();
   let trained = 0;
   for (;;) {
-    const plan = planSearch(sweep, store.finishedOutcomes(candidateKeys));
+    const outcomes = store.finishedOutcomes(candidateKeys);
+    const plan = planSearch(sweep, outcomes);
     const round = withTasks(sweep, plan.chosen);
     if (plan.done || plan.missing.length === 0) {
       // Record the final membership (a search over stored results may train nothing at all).
@@ -140,7 +145,14 @@ async function runSearchRounds(
         wallMs: Date.now() - started,
       };
     }
-    last = await runOnce(round, store, runner, { ...options, retryFailed: options.retryFailed && last === undefined });
+    const progress = searchProgress(sweep, plan, outcomes, runner.slots);
+    last = await runOnce(
+      round,
+      store,
+      runner,
+      { ...options, retryFailed: options.retryFailed && last === undefined },
+      progress,
+    );
     trained += last.trained;
     if (last.interrupted) return { ...last, trained, wallMs: Date.now() - started };
   }

@@ -21,7 +21,7 @@ function readBytes(file: string): Uint8Array {
     return readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new Error(`cannot read MNIST file ${file} (${code})`);
+    throw new Error(`cannot read MNIST file ${file} (${code})`, { cause: e });
   }
 }
 

@@ -94,7 +94,7 @@ async function load(): Promise<LoadedTf> {
     try {
       return { tf: await tryNode(), backend: 'tfjs-node', notes };
     } catch (e) {
-      if (forced) throw new Error(`tfjs-node: ${oneLine(e)}`);
+      if (forced) throw new Error(`tfjs-node: ${oneLine(e)}`, { cause: e });
       notes.push(`tfjs-node: ${oneLine(e)}`);
     }
   }
@@ -105,7 +105,7 @@ async function load(): Promise<LoadedTf> {
       await tryWasm(tf);
       return { tf, backend: 'tfjs-wasm', notes };
     } catch (e) {
-      if (forced) throw new Error(`tfjs-wasm: ${oneLine(e)}`);
+      if (forced) throw new Error(`tfjs-wasm: ${oneLine(e)}`, { cause: e });
       notes.push(`tfjs-wasm: ${oneLine(e)}`);
     }
   }
