@@ -168,13 +168,13 @@ async function runBench(dir: string, points: number, seconds: number): Promise<v
   };
   const first = await cliRun(['run', file, '--no-ui', '--db', dbPath], seconds * 1000, 'SIGINT');
   report(`bopt run (${points} tasks), SIGINT after ${seconds} s of dispatch`, first);
-  let done = verify('SIGINT', 0);
+  const done = verify('SIGINT', 0);
   const killed = await cliRun(['resume', name, '--no-ui', '--db', dbPath], (seconds / 2) * 1000, 'SIGKILL');
   report(`bopt resume, SIGKILL after ${seconds / 2} s`, killed);
   // A SIGKILL leaves its tasks running; the next coordinator reclaims them (checked after it).
   const resumed = await cliRun(['resume', name, '--no-ui', '--db', dbPath], (seconds / 2) * 1000, 'SIGINT');
   report(`bopt resume, SIGINT after ${seconds / 2} s`, resumed);
-  done = verify('kill -9 and resume', done);
+  verify('kill -9 and resume', done);
 }
 
 async function tasksBench(dir: string, tasks: number): Promise<void> {

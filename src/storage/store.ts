@@ -126,10 +126,8 @@ function insertRows(db: Database.Database, n: number): { tasks: Database.Stateme
     tasks: db.prepare(
       `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at) VALUES ${rows('(?, ?, ?, ?, ?, ?)')}`,
     ),
-    // The member's cost is the stored task's (a task known before keeps the cost it was stored with).
     members: db.prepare(
-      `INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost)
-       VALUES ${rows('(?, ?, ?, (SELECT cost FROM tasks WHERE key = ?))')}`,
+      `INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost) VALUES ${rows('(?, ?, ?, ?)')}`,
     ),
   };
 }
@@ -305,6 +303,11 @@ export class SweepStore {
     if (this.db.open) this.db.close();
   }
 
+  /** Run several of this store's writes as one transaction (one commit): all of them or none. */
+  inTransaction<T>(writes: () => T): T {
+    return this.db.transaction(writes)();
+  }
+
   /**
    * Record a sweep and all its tasks, idempotently and in one transaction: a task already known (from
    * this sweep or another) is only linked, never reset, so finished work is never repeated.
@@ -371,8 +374,15 @@ export class SweepStore {
           break;
         }
         const t = next.value;
-        rows.push(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now);
-        members.push(sweepId, t.key, firstPosition + taken, t.key);
+        rows.push(
+          t.key,
+          t.paramsJson ?? JSON.stringify(t.params),
+          t.params.engine,
+          ENGINE_VERSIONS[t.params.engine],
+          t.cost,
+          now,
+        );
+        members.push(sweepId, t.key, firstPosition + taken, t.cost);
         taken++;
         if (++pending === INSERT_ROWS) {
           flush(pending);

@@ -7,7 +7,7 @@
 import { trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { estimateCost } from './cost.js';
-import { taskKey } from './identity.js';
+import { taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
@@ -115,7 +115,10 @@ export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): void 
  * earlier one; whoever stores them keeps the first). The n-th task yielded is point n of the product.
  */
 export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}): Generator<ExpandedTask> {
-  for (const params of points(spec, options)) yield { key: taskKey(params), params, cost: estimateCost(params) };
+  for (const params of points(spec, options)) {
+    const { key, paramsJson } = taskIdentity(params);
+    yield { key, params, paramsJson, cost: estimateCost(params) };
+  }
 }
 
 /** Expand a validated sweep into its deduplicated tasks, in deterministic order. */

@@ -6,6 +6,8 @@ export interface ExpandedTask {
   /** sha256 (hex) of the canonical JSON of `params` plus the engine version tag. */
   key: string;
   params: TrainConfig;
+  /** Canonical JSON of `params`, where the expansion has it already (stored in tasks.params). */
+  paramsJson?: string;
   cost: number;
 }
 
