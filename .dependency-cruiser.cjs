@@ -39,6 +39,21 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'sqlite-only-in-storage',
+      comment:
+        'all SQL lives in src/storage behind named methods (README: How it works); tests may open a database of their own',
+      severity: 'error',
+      from: { path: '^(src|bench)/', pathNot: '^src/storage/' },
+      to: { path: '^node_modules/(@types/)?better-sqlite3/' },
+    },
+    {
+      name: 'connections-stay-in-storage',
+      comment: 'a raw SQLite connection never leaves src/storage: open a SweepStore (or SweepStore.openReadOnly)',
+      severity: 'error',
+      from: { path: '^(src|bench)/', pathNot: '^src/storage/' },
+      to: { path: '^src/storage/(open|migrate|fits)\\.ts$' },
+    },
+    {
       name: 'every-src-file-has-a-layer',
       comment: 'a new top-level folder under src/ needs its place in LAYERS and in the README',
       severity: 'error',

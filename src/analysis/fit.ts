@@ -123,6 +123,20 @@ export interface SweepFit {
   gOptCv: number | null;
 }
 
+/**
+ * The parabola window of the reported analysis (`bopt fit`, `bopt report`, the live science panel):
+ * one neighbour each side, not fitGroup's default 2. Measured on fig4-quick, accuracy collapses
+ * steeply below B_opt (B = 5: 0.35, B = 22: 0.91), and a 5-point window lets that cliff drag the
+ * vertex to the far neighbour (42 for a grid best of 22, with a falsely tight interval).
+ */
+export const ANALYSIS_WINDOW = 1;
+
+/** What the line fit needs of a group: its parameters, its B_opt and (optionally) bootstrap replicates. */
+export interface LineGroup extends GroupKey {
+  bOpt: number;
+  replicates?: number[];
+}
+
 export interface FitOptions {
   /** Neighbours on each side of the best grid point used by the parabola (default 2). */
   window?: number;
@@ -434,16 +448,22 @@ export function fitGroup(
 // ---------------------------------------------------------------------------------------------------
 // Across groups
 
+/** The variables (among lr, n_train, momentum) that take several values, given how many each takes. */
+export function varyingVariables(distinctValues: (variable: SweptVariable) => number): SweptVariable[] {
+  return SWEPT_VARIABLES.filter((v) => distinctValues(v) > 1);
+}
+
 /** The parameter (among lr, n_train, momentum) that takes several values; null if none. */
 export function sweptParameter(rows: readonly RunRow[]): SweptVariable | null {
-  const varying = SWEPT_VARIABLES.filter((p) => new Set(rows.map((r) => r[p])).size > 1);
+  const varying = varyingVariables((p) => new Set(rows.map((r) => r[p])).size);
   if (varying.length > 1) {
     throw new Error(`more than one of lr, n_train, momentum varies (${varying.join(', ')}): fit one at a time`);
   }
   return varying[0] ?? null;
 }
 
-export function fitLine(groupParam: SweptVariable, groups: readonly GroupFit[]): LineFit | null {
+/** B_opt of the groups against x = eps, N or 1/(1-m): the proportional fit and the log-log exponent. */
+export function fitLine(groupParam: SweptVariable, groups: readonly LineGroup[]): LineFit | null {
   const usable = groups.filter((g) => g.bOpt > 0);
   if (usable.length < 2) return null;
   const xs = usable.map((g) => AGAINST[groupParam].x(g[groupParam]));

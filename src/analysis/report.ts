@@ -1,10 +1,9 @@
 /**
  * Everything the science commands compute for one sweep, and the Markdown of `bopt report`.
  */
-import type Database from 'better-sqlite3';
 import { boptClaims, curveClaims, evidenceClaims, evidencePoints, isLogregSweep, type Claim } from './claims.js';
-import { loadCurves, loadRuns, taskCounts, type CurveRow } from './data.js';
-import { fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
+import type { CurveRow, SweepReader } from '../storage/reader.js';
+import { ANALYSIS_WINDOW, fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
 import { BoptError } from '../errors.js';
 
 export interface SweepAnalysis {
@@ -18,20 +17,16 @@ export interface SweepAnalysis {
   done: number;
 }
 
-/**
- * The parabola uses one neighbour each side (window 1), not fit.ts's default 2: measured on fig4-quick,
- * accuracy collapses steeply below B_opt (B = 5: 0.35, B = 22: 0.91), and a 5-point window lets that
- * cliff drag the vertex to the far neighbour (42 for a grid best of 22, with a falsely tight interval).
- */
-export function analyseSweep(db: Database.Database, sweep: string, options: FitOptions = {}): SweepAnalysis {
-  const rows = loadRuns(db, sweep);
-  const { total, done } = taskCounts(db, sweep);
+/** The whole analysis of one stored sweep, with the parabola window of ANALYSIS_WINDOW. */
+export function analyseSweep(reader: SweepReader, sweep: string, options: FitOptions = {}): SweepAnalysis {
+  const rows = reader.runs(sweep);
+  const { total, done } = reader.taskCounts(sweep);
   if (rows.length === 0) throw new BoptError(`sweep "${sweep}" has no finished runs yet`);
-  const curves = loadCurves(db, sweep);
+  const curves = reader.curves(sweep);
   if (isLogregSweep(rows)) return { sweep, rows, curves, fit: null, claims: evidenceClaims(rows), total, done };
   let fit: SweepFit;
   try {
-    fit = fitSweep(rows, { window: 1, ...options });
+    fit = fitSweep(rows, { window: ANALYSIS_WINDOW, ...options });
   } catch (e) {
     throw new BoptError(`${sweep}: ${(e as Error).message}`);
   }

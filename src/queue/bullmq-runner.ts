@@ -322,6 +322,5 @@ export class BullmqRunner implements TaskRunner {
 
 /** `isStored` for a SweepStore: whether the task's result row exists (SQLite is the only truth). */
 export function storedResultCheck(store: SweepStore): (key: string) => boolean {
-  const stmt = store.db.prepare('SELECT 1 FROM results WHERE task_key = ?').pluck();
-  return (key) => stmt.get(key) !== undefined;
+  return (key) => store.hasResult(key);
 }

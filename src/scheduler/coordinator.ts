@@ -10,7 +10,7 @@ import PQueue from 'p-queue';
 import { BoptError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import { sweepEngines, sweepTasks } from '../sweep/grid.js';
-import type { LoadedSweep } from '../sweep/types.js';
+import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
 import type { SearchProgress, SweepEvent } from './events.js';
@@ -86,8 +86,10 @@ export class Coordinator {
   private fatal: Error | null = null;
   private trained = 0;
   private paused = false;
+  /** Set once the queue has drained: tasks can no longer join. */
+  private finished = false;
+  private sweepId: number | undefined;
   private readonly retries: number;
-  private sweepId = 0;
   /** Pending tasks read from the database and not yet handed to the queue, next last. */
   private window: TaskRecord[] = [];
   private cursor: DispatchCursor | null = null;
@@ -183,6 +185,7 @@ export class Coordinator {
 
       this.refill();
       await this.queue.onIdle();
+      this.finished = true;
     } finally {
       for (const t of timers) clearInterval(t);
       // Whatever is still marked running under this holder (an interrupt) goes back to pending. When
@@ -240,7 +243,7 @@ export class Coordinator {
     try {
       while (!this.interrupted && this.queue.size < this.options.runner.slots) {
         if (this.window.length === 0) {
-          if (this.readAll) return;
+          if (this.readAll || this.sweepId === undefined) return;
           const page = this.options.store.pendingPage(this.sweepId, this.cursor, this.windowSize);
           this.cursor = page.next;
           this.readAll = page.tasks.length < this.windowSize;
@@ -254,6 +257,25 @@ export class Coordinator {
       this.fatal ??= e instanceof Error ? e : new Error(String(e));
       this.interrupt();
     }
+  }
+
+  /**
+   * Add tasks to the running sweep: stored as members, the pending ones queued behind the rest. An
+   * adaptive search calls it when a group's round is complete, so that group's next round starts
+   * while other groups are still training. Ignored once the run is stopping or over.
+   */
+  extend(tasks: readonly ExpandedTask[], search?: SearchProgress): void {
+    if (this.sweepId === undefined || this.interrupted || this.finished || tasks.length === 0) return;
+    const sweepId = this.sweepId;
+    // Synchronous on purpose: called from a task-done listener, it queues before the queue can drain.
+    const pending = this.options.store.addTasks(sweepId, tasks);
+    this.emit({
+      type: 'tasks-added',
+      tasks: pending.length,
+      cost: pending.reduce((a, t) => a + t.cost, 0),
+      ...(search ? { search } : {}),
+    });
+    for (const task of pending) this.enqueue(task);
   }
 
   private enqueue(task: TaskRecord): void {

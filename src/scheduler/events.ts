@@ -31,7 +31,6 @@ export interface SearchProgress {
   laterCostExpected: number;
   laterCostMax: number;
   laterTasksExpected: number;
-  laterTasksMax: number;
 }
 
 export type SweepEvent =
@@ -64,6 +63,8 @@ export type SweepEvent =
   | { type: 'task-retry'; key: string; lane: number; attempt: number; error: string }
   | { type: 'task-failed'; key: string; params: TrainConfig; lane: number; attempts: number; error: string }
   | { type: 'paused'; paused: boolean }
+  /** Tasks joined the running sweep (an adaptive search's next round for a group): counts and cost grow. */
+  | { type: 'tasks-added'; tasks: number; cost: number; search?: SearchProgress }
   /** A database write (a result, a state change) is waiting on a lock or a full disk and will be retried. */
   | { type: 'store-blocked'; problem: string; waitedMs: number; retryInMs: number }
   | { type: 'sweep-end'; counts: StateCounts; reason: 'complete' | 'interrupted'; wallMs: number };

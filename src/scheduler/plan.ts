@@ -7,19 +7,15 @@
  * batch; without any, from a short probe trained here. Wall time packs the tasks longest first onto
  * the workers, as the coordinator does.
  */
-import type Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
-import { trainConfigSchema, type TrainConfig } from '../engines/config.js';
+import type { TrainConfig } from '../engines/config.js';
 import { train } from '../engines/driver.js';
 import type { KernelFactory } from '../engines/types.js';
+import type { StoredTiming } from '../storage/reader.js';
 import { estimateCost } from '../sweep/cost.js';
 import type { ExpandedTask } from '../sweep/types.js';
 
-/** A finished task as stored: its parameters and its measured wall time. */
-export interface StoredTiming {
-  params: TrainConfig;
-  wallMs: number;
-}
+export type { StoredTiming };
 
 export type RateSource = 'database' | 'probe';
 
@@ -221,41 +217,4 @@ export async function planSweep(tasks: readonly ExpandedTask[], options: PlanOpt
     fromProbe: estimates.filter((e) => e.source === 'probe').length,
     probeSeconds: prices.probeSeconds,
   };
-}
-
-/**
- * Finished tasks' parameters and wall times, the keys of every stored result, and every finished or
- * failed task's outcome as the search sees it (accuracy null when it failed or diverged), from a
- * database opened read-only.
- */
-export function readStoredTimings(db: Database.Database): {
-  stored: StoredTiming[];
-  done: Set<string>;
-  outcomes: Map<string, { testAccuracy: number | null }>;
-} {
-  const rows = db
-    .prepare(
-      `SELECT t.key AS key, t.params AS params, r.wall_ms AS wallMs, r.steps_done AS stepsDone,
-              r.test_accuracy AS testAccuracy, r.diverged AS diverged
-       FROM results r JOIN tasks t ON t.key = r.task_key`,
-    )
-    .all() as {
-    key: string;
-    params: string;
-    wallMs: number;
-    stepsDone: number;
-    testAccuracy: number | null;
-    diverged: number | null;
-  }[];
-  const stored: StoredTiming[] = [];
-  const outcomes = new Map<string, { testAccuracy: number | null }>();
-  for (const r of rows) {
-    const parsed = trainConfigSchema.safeParse(JSON.parse(r.params));
-    // a diverged run stopped early: its wall time paid for the steps it did
-    if (parsed.success) stored.push({ params: { ...parsed.data, steps: r.stepsDone }, wallMs: r.wallMs });
-    outcomes.set(r.key, { testAccuracy: r.diverged === 0 ? r.testAccuracy : null });
-  }
-  for (const f of db.prepare(`SELECT key FROM tasks WHERE state = 'failed'`).all() as { key: string }[])
-    if (!outcomes.has(f.key)) outcomes.set(f.key, { testAccuracy: null });
-  return { stored, done: new Set(rows.map((r) => r.key)), outcomes };
 }

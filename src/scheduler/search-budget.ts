@@ -185,6 +185,5 @@ export function searchProgress(
     laterCostExpected: Math.max(0, budget.expected.cpuSeconds - current),
     laterCostMax: Math.max(0, budget.maximum.cpuSeconds - current),
     laterTasksExpected: Math.max(0, budget.expected.tasks - plan.missing.length),
-    laterTasksMax: Math.max(0, budget.maximum.tasks - plan.missing.length),
   };
 }

@@ -135,7 +135,7 @@ function coarseIndices(n: number, coarse: number, prior: number | null, resoluti
   // costliest point (full batch at n_train) and rarely the peak.
   const stride = Math.max(1, Math.ceil((n - 1) / Math.max(1, coarse - 1)));
   const out: number[] = [];
-  for (let i = 0; i < n; i += stride) out.push(i);
+  for (let i = 0; i < n - 1; i += stride) out.push(i);
   return out;
 }
 

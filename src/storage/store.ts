@@ -11,7 +11,9 @@ import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { BoptError } from '../errors.js';
 import { sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
-import { openWritable, type OpenOptions } from './open.js';
+import { writeFit, type StoredFit } from './fits.js';
+import { openReadOnly, openWritable, type OpenOptions } from './open.js';
+import { SweepReader } from './reader.js';
 
 export type TaskState = 'pending' | 'running' | 'done' | 'failed';
 
@@ -57,17 +59,6 @@ export interface SweepSummary extends StateCounts {
   updatedAt: number;
 }
 
-/** The window over which recent throughput and the ETA of a stored sweep are measured (status, watch). */
-export const THROUGHPUT_WINDOW_MS = 5 * 60_000;
-
-/** Where a stored sweep stands: run by a live coordinator, stopped with work left, or complete. */
-export type StoredPhase = 'running' | 'stopped' | 'complete';
-
-export function storedPhase(counts: StateCounts, lease: LeaseRecord | undefined, now: number): StoredPhase {
-  if (lease !== undefined && lease.expiresAt > now) return 'running';
-  return counts.pending + counts.running > 0 ? 'stopped' : 'complete';
-}
-
 export interface LeaseRecord {
   holder: string;
   pid: number;
@@ -95,7 +86,7 @@ const INSERT_ROWS = 64;
 
 export interface ProgressRow {
   key: string;
-  /** The coordinator's lane (0 … lanes - 1), stored in progress.worker. */
+  /** The coordinator's lane (0 … lanes - 1), stored in progress.lane. */
   lane: number;
   step: number;
   totalSteps: number;
@@ -156,27 +147,42 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 
 export class SweepStore {
   private readonly stmt;
+  private reads: SweepReader | undefined;
 
   constructor(
-    readonly db: Database.Database,
+    private readonly db: Database.Database,
     readonly path: string,
   ) {
+    // Prepared on first use: a read-only store opened on an older schema (not migrated) prepares only
+    // the statements its command runs, never one naming a column that schema does not have yet.
+    const lazy = (sql: string): (() => Database.Statement) => {
+      let stmt: Database.Statement | undefined;
+      return () => (stmt ??= db.prepare(sql));
+    };
+    const lazyRows = (n: number): (() => ReturnType<typeof insertRows>) => {
+      let stmts: ReturnType<typeof insertRows> | undefined;
+      return () => (stmts ??= insertRows(db, n));
+    };
     this.stmt = {
-      sweepByName: db.prepare('SELECT * FROM sweeps WHERE name = ?'),
-      insertSweep: db.prepare(
+      sweepByName: lazy('SELECT * FROM sweeps WHERE name = ?'),
+      insertSweep: lazy(
         `INSERT INTO sweeps (name, file, spec, spec_hash, code_version, created_at, updated_at)
          VALUES (@name, @file, @spec, @specHash, @codeVersion, @now, @now)
          ON CONFLICT (name) DO UPDATE SET file = @file, spec = @spec, spec_hash = @specHash,
            code_version = @codeVersion, updated_at = @now
          RETURNING id`,
       ),
-      insertTasks: insertRows(db, INSERT_ROWS),
-      insertTask: insertRows(db, 1),
-      outcome: db.prepare(
+      insertTaskRows: lazyRows(INSERT_ROWS),
+      insertTaskRow: lazyRows(1),
+      insertTask: lazy(
+        `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      outcome: lazy(
         `SELECT t.state, r.test_accuracy, r.diverged FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE t.key = ?`,
       ),
-      memberCount: db.prepare('SELECT count(*) AS n FROM sweep_tasks WHERE sweep_id = ?').pluck(),
-      counts: db.prepare(
+      insertMember: lazy('INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost) VALUES (?, ?, ?, ?)'),
+      counts: lazy(
         `SELECT count(*) AS total,
                 coalesce(sum(t.state = 'pending'), 0) AS pending, coalesce(sum(t.state = 'running'), 0) AS running,
                 coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'failed'), 0) AS failed,
@@ -184,7 +190,7 @@ export class SweepStore {
                 coalesce(sum(CASE WHEN t.state IN ('pending', 'running') THEN t.cost ELSE 0 END), 0) AS remainingCost
          FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key WHERE st.sweep_id = ?`,
       ),
-      pending: db.prepare(
+      pending: lazy(
         `SELECT t.key, t.params, t.cost, t.state, t.attempts, t.last_error
          FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key
          WHERE st.sweep_id = ? AND t.state = 'pending'
@@ -192,84 +198,87 @@ export class SweepStore {
       ),
       // Pages of pending tasks in dispatch order, walking the sweep_tasks_dispatch index from a cursor:
       // the first page, the rest of the cursor's cost (ties, by position), then the lower costs.
-      pageFirst: db.prepare(
+      pageFirst: lazy(
         `${PAGE_SELECT} WHERE st.sweep_id = ? AND t.state = 'pending' ORDER BY st.cost DESC, st.position LIMIT ?`,
       ),
-      pageTies: db.prepare(
+      pageTies: lazy(
         `${PAGE_SELECT} WHERE st.sweep_id = ? AND st.cost = ? AND st.position > ? AND t.state = 'pending'
          ORDER BY st.cost DESC, st.position LIMIT ?`,
       ),
-      pageBelow: db.prepare(
+      pageBelow: lazy(
         `${PAGE_SELECT} WHERE st.sweep_id = ? AND st.cost < ? AND t.state = 'pending'
          ORDER BY st.cost DESC, st.position LIMIT ?`,
       ),
-      claim: db.prepare(
+      pendingByKey: lazy(
+        `SELECT key, params, cost, state, attempts, last_error FROM tasks WHERE key = ? AND state = 'pending'`,
+      ),
+      memberCount: lazy('SELECT count(*) AS n FROM sweep_tasks WHERE sweep_id = ?'),
+      claim: lazy(
         `UPDATE tasks SET state = 'running', holder = ?, worker = NULL, started_at = ?
          WHERE key = ? AND state = 'pending' RETURNING attempts`,
       ),
-      insertResult: db.prepare(
+      insertResult: lazy(
         `INSERT OR IGNORE INTO results (task_key, train_accuracy, train_loss, test_accuracy, test_loss, steps_done,
            diverged, wall_ms, engine, engine_version, backend, worker, log_evidence, log_evidence_per_example, created_at)
          VALUES (@key, @trainAccuracy, @trainLoss, @testAccuracy, @testLoss, @stepsDone, @diverged, @wallMs,
            @engine, @engineVersion, @backend, @worker, @logEvidence, @logEvidencePerExample, @now)`,
       ),
-      insertCurve: db.prepare(
+      hasResult: lazy('SELECT 1 FROM results WHERE task_key = ?'),
+      insertCurve: lazy(
         'INSERT OR IGNORE INTO curves (task_key, step, train_loss, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?)',
       ),
-      markDone: db.prepare(
+      markDone: lazy(
         `UPDATE tasks SET state = 'done', holder = NULL, worker = ?, finished_at = ?, last_error = NULL WHERE key = ?`,
       ),
-      markFailedAttempt: db.prepare(
+      markFailedAttempt: lazy(
         `UPDATE tasks SET state = ?, holder = NULL, worker = ?, attempts = attempts + 1, last_error = ?, finished_at = ?
          WHERE key = ? AND state = 'running' AND holder = ?`,
       ),
-      releaseHolder: db.prepare(
-        `UPDATE tasks SET state = 'pending', holder = NULL WHERE state = 'running' AND holder = ?`,
-      ),
-      releaseOne: db.prepare(
+      releaseHolder: lazy(`UPDATE tasks SET state = 'pending', holder = NULL WHERE state = 'running' AND holder = ?`),
+      releaseOne: lazy(
         `UPDATE tasks SET state = 'pending', holder = NULL WHERE key = ? AND state = 'running' AND holder = ?`,
       ),
       // EXISTS, not IN (SELECT ...): one index probe per running task instead of a list of the whole sweep.
-      reclaim: db.prepare(
+      reclaim: lazy(
         `UPDATE tasks SET state = 'pending', holder = NULL
          WHERE state = 'running'
            AND EXISTS (SELECT 1 FROM sweep_tasks st WHERE st.sweep_id = ? AND st.task_key = tasks.key)
            AND (holder IS NULL OR holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?))`,
       ),
-      dropOrphanProgress: db.prepare(
+      dropOrphanProgress: lazy(
         'DELETE FROM progress WHERE holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?)',
       ),
-      resetFailed: db.prepare(
+      resetFailed: lazy(
         `UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL
          WHERE state = 'failed'
            AND EXISTS (SELECT 1 FROM sweep_tasks st WHERE st.sweep_id = ? AND st.task_key = tasks.key)`,
       ),
-      lease: db.prepare(
+      lease: lazy(
         'SELECT holder, pid, host, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE sweep_id = ?',
       ),
-      allLeases: db.prepare('SELECT sweep_id AS sweepId, holder, pid, host, expires_at AS expiresAt FROM leases'),
-      putLease: db.prepare(
+      allLeases: lazy('SELECT sweep_id AS sweepId, holder, pid, host, expires_at AS expiresAt FROM leases'),
+      putLease: lazy(
         `INSERT INTO leases (sweep_id, holder, pid, host, acquired_at, heartbeat_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (sweep_id) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host,
            acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
       ),
-      renewLease: db.prepare('UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE sweep_id = ? AND holder = ?'),
-      dropLease: db.prepare('DELETE FROM leases WHERE sweep_id = ? AND holder = ?'),
-      dropLeaseById: db.prepare('DELETE FROM leases WHERE sweep_id = ?'),
-      upsertProgress: db.prepare(
-        `INSERT INTO progress (task_key, holder, worker, step, total_steps, loss, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (task_key) DO UPDATE SET holder = excluded.holder, worker = excluded.worker, step = excluded.step,
+      renewLease: lazy('UPDATE leases SET heartbeat_at = ?, expires_at = ? WHERE sweep_id = ? AND holder = ?'),
+      dropLease: lazy('DELETE FROM leases WHERE sweep_id = ? AND holder = ?'),
+      dropLeaseById: lazy('DELETE FROM leases WHERE sweep_id = ?'),
+      upsertProgress: lazy(
+        `INSERT INTO progress (task_key, holder, lane, step, total_steps, loss, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (task_key) DO UPDATE SET holder = excluded.holder, lane = excluded.lane, step = excluded.step,
            total_steps = excluded.total_steps, loss = excluded.loss, updated_at = excluded.updated_at`,
       ),
-      dropProgress: db.prepare('DELETE FROM progress WHERE task_key = ?'),
-      dropHolderProgress: db.prepare('DELETE FROM progress WHERE holder = ?'),
-      recent: db.prepare(
+      dropProgress: lazy('DELETE FROM progress WHERE task_key = ?'),
+      dropHolderProgress: lazy('DELETE FROM progress WHERE holder = ?'),
+      recent: lazy(
         `SELECT count(*) AS tasks, coalesce(sum(t.cost), 0) AS cost, min(t.finished_at) AS first, max(t.finished_at) AS last
          FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key
          WHERE st.sweep_id = ? AND t.state = 'done' AND t.finished_at >= ?`,
       ),
-      summaries: db.prepare(
+      summaries: lazy(
         `SELECT s.name, s.updated_at AS updatedAt, count(t.key) AS total,
                 coalesce(sum(t.state = 'pending'), 0) AS pending, coalesce(sum(t.state = 'running'), 0) AS running,
                 coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'failed'), 0) AS failed
@@ -281,6 +290,16 @@ export class SweepStore {
 
   static open(path: string, options: OpenOptions = {}): SweepStore {
     return new SweepStore(openWritable(path, options), path);
+  }
+
+  /** An existing database, read-only: SQLite itself refuses any write through it. */
+  static openReadOnly(path: string): SweepStore {
+    return new SweepStore(openReadOnly(path), path);
+  }
+
+  /** The analysis's, `bopt watch`'s, `bopt export`'s and `bopt plan`'s reads, on this connection. */
+  get reader(): SweepReader {
+    return (this.reads ??= new SweepReader(this.db));
   }
 
   /**
@@ -316,12 +335,12 @@ export class SweepStore {
     return this.db.transaction((): RegisterOutcome => {
       const sweepId = this.upsertSweep(sweep, codeVersion, now);
       const { inserted } = this.registerTasks(sweepId, sweepTasks(sweep)[Symbol.iterator](), 0, Infinity, now);
-      return { sweepId, inserted, total: this.stmt.memberCount.get(sweepId) as number };
+      return { sweepId, inserted, total: (this.stmt.memberCount().get(sweepId) as { n: number }).n };
     })();
   }
 
   private upsertSweep(sweep: LoadedSweep, codeVersion: string, now: number): number {
-    const { id } = this.stmt.insertSweep.get({
+    const { id } = this.stmt.insertSweep().get({
       name: sweep.name,
       file: sweep.file,
       spec: sweep.specText,
@@ -353,14 +372,15 @@ export class SweepStore {
       let ended = false;
       const flush = (count: number): void => {
         if (count === 0) return;
-        const insert = count === INSERT_ROWS ? this.stmt.insertTasks : null;
+        const insert = count === INSERT_ROWS ? this.stmt.insertTaskRows() : null;
         if (insert) {
           inserted += insert.tasks.run(rows).changes;
           insert.members.run(members);
         } else {
           for (let i = 0; i < count; i++) {
-            inserted += this.stmt.insertTask.tasks.run(rows.slice(i * 6, i * 6 + 6)).changes;
-            this.stmt.insertTask.members.run(members.slice(i * 4, i * 4 + 4));
+            const single = this.stmt.insertTaskRow();
+            inserted += single.tasks.run(rows.slice(i * 6, i * 6 + 6)).changes;
+            single.members.run(members.slice(i * 4, i * 4 + 4));
           }
         }
         rows.length = 0;
@@ -394,8 +414,28 @@ export class SweepStore {
     })();
   }
 
+  /**
+   * Add tasks to a registered sweep while it runs (an adaptive search's next round), idempotently and
+   * in one transaction, after its current members; returns those of them still pending.
+   */
+  addTasks(sweepId: number, tasks: readonly ExpandedTask[], now: number = Date.now()): TaskRecord[] {
+    return this.db.transaction((): TaskRecord[] => {
+      let position = (this.stmt.memberCount().get(sweepId) as { n: number }).n;
+      const pending: TaskRecord[] = [];
+      for (const t of tasks) {
+        this.stmt
+          .insertTask()
+          .run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now);
+        position += this.stmt.insertMember().run(sweepId, t.key, position, t.cost).changes;
+        const row = this.stmt.pendingByKey().get(t.key) as TaskRow | undefined;
+        if (row) pending.push(toTask(row));
+      }
+      return pending;
+    })();
+  }
+
   getSweep(name: string): SweepRecord | undefined {
-    const r = this.stmt.sweepByName.get(name) as
+    const r = this.stmt.sweepByName().get(name) as
       | {
           id: number;
           name: string;
@@ -432,11 +472,11 @@ export class SweepStore {
   }
 
   listSweeps(): SweepSummary[] {
-    return this.stmt.summaries.all() as SweepSummary[];
+    return this.stmt.summaries().all() as SweepSummary[];
   }
 
   counts(sweepId: number): StateCounts & { total: number; totalCost: number; remainingCost: number } {
-    return this.stmt.counts.get(sweepId) as StateCounts & { total: number; totalCost: number; remainingCost: number };
+    return this.stmt.counts().get(sweepId) as StateCounts & { total: number; totalCost: number; remainingCost: number };
   }
 
   /** Tasks finished since `since` and their cost, for throughput and ETA. */
@@ -444,7 +484,7 @@ export class SweepStore {
     sweepId: number,
     since: number,
   ): { tasks: number; cost: number; first: number | null; last: number | null } {
-    return this.stmt.recent.get(sweepId, since) as {
+    return this.stmt.recent().get(sweepId, since) as {
       tasks: number;
       cost: number;
       first: number | null;
@@ -456,7 +496,7 @@ export class SweepStore {
   finishedOutcomes(keys: readonly string[]): Map<string, TaskOutcome> {
     const out = new Map<string, TaskOutcome>();
     for (const key of keys) {
-      const r = this.stmt.outcome.get(key) as
+      const r = this.stmt.outcome().get(key) as
         { state: TaskState; test_accuracy: number | null; diverged: number | null } | undefined;
       if (!r || (r.state !== 'done' && r.state !== 'failed')) continue;
       const usable = r.state === 'done' && r.diverged === 0 && r.test_accuracy !== null;
@@ -467,7 +507,7 @@ export class SweepStore {
 
   /** Pending tasks of a sweep, most expensive first so that the sweep does not end on one straggler. */
   pendingTasks(sweepId: number): TaskRecord[] {
-    return (this.stmt.pending.all(sweepId) as TaskRow[]).map(toTask);
+    return (this.stmt.pending().all(sweepId) as TaskRow[]).map(toTask);
   }
 
   /**
@@ -482,11 +522,11 @@ export class SweepStore {
   ): { tasks: TaskRecord[]; next: DispatchCursor | null } {
     let rows: PageRow[];
     if (after === null) {
-      rows = this.stmt.pageFirst.all(sweepId, limit) as PageRow[];
+      rows = this.stmt.pageFirst().all(sweepId, limit) as PageRow[];
     } else {
-      rows = this.stmt.pageTies.all(sweepId, after.cost, after.position, limit) as PageRow[];
+      rows = this.stmt.pageTies().all(sweepId, after.cost, after.position, limit) as PageRow[];
       if (rows.length < limit)
-        rows = rows.concat(this.stmt.pageBelow.all(sweepId, after.cost, limit - rows.length) as PageRow[]);
+        rows = rows.concat(this.stmt.pageBelow().all(sweepId, after.cost, limit - rows.length) as PageRow[]);
     }
     const last = rows.at(-1);
     return { tasks: rows.map(toTask), next: last ? { cost: last.order_cost, position: last.position } : after };
@@ -494,7 +534,7 @@ export class SweepStore {
 
   /** Move a pending task to running under `holder`; null when another coordinator got it first. */
   claimTask(key: string, holder: string, now: number = Date.now()): { attempts: number } | null {
-    const row = this.stmt.claim.get(holder, now, key) as { attempts: number } | undefined;
+    const row = this.stmt.claim().get(holder, now, key) as { attempts: number } | undefined;
     return row ?? null;
   }
 
@@ -504,7 +544,7 @@ export class SweepStore {
    */
   completeTask(key: string, result: TrainResult, worker: string, now: number = Date.now()): boolean {
     return this.db.transaction((): boolean => {
-      const { changes } = this.stmt.insertResult.run({
+      const { changes } = this.stmt.insertResult().run({
         key,
         trainAccuracy: finiteOrNull(result.trainAccuracy),
         trainLoss: finiteOrNull(result.trainLoss),
@@ -523,19 +563,25 @@ export class SweepStore {
       });
       if (changes === 1) {
         for (const p of result.curve) {
-          this.stmt.insertCurve.run(
-            key,
-            p.step,
-            finiteOrNull(p.trainLoss),
-            finiteOrNull(p.testLoss),
-            finiteOrNull(p.testAccuracy),
-          );
+          this.stmt
+            .insertCurve()
+            .run(key, p.step, finiteOrNull(p.trainLoss), finiteOrNull(p.testLoss), finiteOrNull(p.testAccuracy));
         }
       }
-      this.stmt.markDone.run(worker, now, key);
-      this.stmt.dropProgress.run(key);
+      this.stmt.markDone().run(worker, now, key);
+      this.stmt.dropProgress().run(key);
       return changes === 1;
     })();
+  }
+
+  /** Whether the task's result is stored (SQLite is the only truth of what is done). */
+  hasResult(key: string): boolean {
+    return this.stmt.hasResult().get(key) !== undefined;
+  }
+
+  /** Replace the stored B_opt fit of a sweep (tables fits, fit_points, fit_lines). */
+  saveFit(sweep: string, fit: StoredFit, now: number = Date.now()): void {
+    writeFit(this.db, sweep, fit, now);
   }
 
   /** A failed attempt: back to pending for a retry, or failed for good. */
@@ -548,42 +594,42 @@ export class SweepStore {
     now: number = Date.now(),
   ): void {
     this.db.transaction(() => {
-      this.stmt.markFailedAttempt.run(final ? 'failed' : 'pending', worker, error, now, key, holder);
-      this.stmt.dropProgress.run(key);
+      this.stmt.markFailedAttempt().run(final ? 'failed' : 'pending', worker, error, now, key, holder);
+      this.stmt.dropProgress().run(key);
     })();
   }
 
   /** Return one running task to pending without counting an attempt (interrupted, not failed). */
   releaseTask(key: string, holder: string): void {
     this.db.transaction(() => {
-      this.stmt.releaseOne.run(key, holder);
-      this.stmt.dropProgress.run(key);
+      this.stmt.releaseOne().run(key, holder);
+      this.stmt.dropProgress().run(key);
     })();
   }
 
   /** Return every task `holder` is running to pending (Ctrl-C). */
   releaseAll(holder: string): number {
     return this.db.transaction((): number => {
-      this.stmt.dropHolderProgress.run(holder);
-      return this.stmt.releaseHolder.run(holder).changes;
+      this.stmt.dropHolderProgress().run(holder);
+      return this.stmt.releaseHolder().run(holder).changes;
     })();
   }
 
   /** Running tasks of a sweep whose coordinator is gone (its lease expired or was taken over) go back to pending. */
   reclaimOrphans(sweepId: number, now: number = Date.now()): number {
     return this.db.transaction((): number => {
-      this.stmt.dropOrphanProgress.run(now); // step-level progress a dead coordinator left behind
-      return this.stmt.reclaim.run(sweepId, now).changes;
+      this.stmt.dropOrphanProgress().run(now); // step-level progress a dead coordinator left behind
+      return this.stmt.reclaim().run(sweepId, now).changes;
     })();
   }
 
   /** --retry-failed: failed tasks of the sweep become pending with a fresh retry budget. */
   resetFailed(sweepId: number): number {
-    return this.stmt.resetFailed.run(sweepId).changes;
+    return this.stmt.resetFailed().run(sweepId).changes;
   }
 
   getLease(sweepId: number): LeaseRecord | undefined {
-    return this.stmt.lease.get(sweepId) as LeaseRecord | undefined;
+    return this.stmt.lease().get(sweepId) as LeaseRecord | undefined;
   }
 
   /**
@@ -607,31 +653,31 @@ export class SweepStore {
           }
         }
         this.purgeDeadLeases(host, now);
-        this.stmt.putLease.run(sweepId, holder, process.pid, host, now, now, now + ttlMs);
+        this.stmt.putLease().run(sweepId, holder, process.pid, host, now, now, now + ttlMs);
       })
       .immediate();
   }
 
   /** Leases of processes that are gone on this host are removed, so their tasks count as orphans. */
   private purgeDeadLeases(host: string, now: number): void {
-    for (const l of this.stmt.allLeases.all() as Array<{
+    for (const l of this.stmt.allLeases().all() as Array<{
       sweepId: number;
       holder: string;
       pid: number;
       host: string;
       expiresAt: number;
     }>) {
-      if (l.expiresAt <= now || (l.host === host && !processAlive(l.pid))) this.stmt.dropLeaseById.run(l.sweepId);
+      if (l.expiresAt <= now || (l.host === host && !processAlive(l.pid))) this.stmt.dropLeaseById().run(l.sweepId);
     }
   }
 
   /** Heartbeat. False when the lease was taken over by someone else (this coordinator must stop). */
   renewLease(sweepId: number, holder: string, ttlMs: number, now: number = Date.now()): boolean {
-    return this.stmt.renewLease.run(now, now + ttlMs, sweepId, holder).changes === 1;
+    return this.stmt.renewLease().run(now, now + ttlMs, sweepId, holder).changes === 1;
   }
 
   releaseLease(sweepId: number, holder: string): void {
-    this.stmt.dropLease.run(sweepId, holder);
+    this.stmt.dropLease().run(sweepId, holder);
   }
 
   /** Publish step-level progress of running tasks for `bopt watch` (one transaction per batch). */
@@ -639,7 +685,7 @@ export class SweepStore {
     if (rows.length === 0) return;
     this.db.transaction(() => {
       for (const r of rows)
-        this.stmt.upsertProgress.run(r.key, holder, r.lane, r.step, r.totalSteps, finiteOrNull(r.loss), now);
+        this.stmt.upsertProgress().run(r.key, holder, r.lane, r.step, r.totalSteps, finiteOrNull(r.loss), now);
     })();
   }
 }

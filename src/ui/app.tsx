@@ -11,7 +11,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { SYMBOL } from '../analysis/swept.js';
 import { drawChart, symbolOf, type ChartLine } from './chart.js';
 import { formatDuration, formatParams, progressBar } from './format.js';
-import { fitText } from './fit-text.js';
+import { bOptText, fitText } from './fit-text.js';
 import type { ScienceView } from './science.js';
 import type { SearchProgress } from '../scheduler/events.js';
 import { searchGroupText, searchSummary } from './search-text.js';
@@ -313,7 +313,7 @@ function scienceLines(science: ScienceView, ctx: Ctx, budget: number, full: bool
   // Legend entries, several per line when wide.
   const entries = groups.map((g, i) => ({
     i,
-    text: `${symbolOf(i)} ${g.label}: B_opt ${g.bOpt} (acc ${g.bestAccuracy.toFixed(3)})`,
+    text: `${symbolOf(i)} ${g.label}: B_opt ${bOptText(g)}`,
   }));
   const entryW = Math.max(10, ...entries.map((e) => e.text.length)) + 2;
   const perLine = Math.max(1, Math.floor(ctx.width / entryW));

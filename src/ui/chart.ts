@@ -81,7 +81,7 @@ export function drawChart(groups: readonly ScienceGroup[], width: number, height
   });
   groups.forEach((g, gi) => {
     for (const p of g.points) {
-      const strong = p.batchSize === g.bOpt;
+      const strong = p.batchSize === g.bOptGrid;
       const cell = grid[rowOf(p.meanAccuracy)]![colOf(p.batchSize)]!;
       if (cell.strong && !strong) continue; // never hide another group's B_opt
       cell.ch = symbolOf(gi);
@@ -114,7 +114,7 @@ export function drawChart(groups: readonly ScienceGroup[], width: number, height
   }
   lines.push([{ text: 'B'.padStart(labelW - 1) + ' ' + ticks.join(''), group: null, strong: false }]);
 
-  // B_opt markers: each group's symbol under its best batch size.
+  // B_opt markers: each group's symbol under its B_opt (the analysis's estimate, between grid points).
   const marks: Cell[] = Array.from({ length: plotW }, () => ({ ch: ' ', group: null, strong: false }));
   groups.forEach((g, gi) => {
     const c = colOf(g.bOpt);

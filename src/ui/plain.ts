@@ -5,14 +5,14 @@
  * the same state as the live UI, so its ETA is the same cost-model ETA.
  */
 import type { SweepEvent } from '../scheduler/events.js';
-import { compactNumber, formatDuration } from './format.js';
-import { fitText } from './fit-text.js';
+import { formatDuration } from './format.js';
+import { bOptText, fitText } from './fit-text.js';
 import type { ScienceGroup } from './science.js';
 import { searchGroupText, searchSummary } from './search-text.js';
+import { applyEvent, createState, doneFraction, snapshot, type ViewModel } from './state.js';
 
 /** A search round's log lists at most this many groups (the rest as a count). */
 const MAX_GROUP_LINES = 12;
-import { applyEvent, costFraction, createState, snapshot, type ViewModel } from './state.js';
 
 export interface PlainReporterOptions {
   write?: (line: string) => void;
@@ -36,21 +36,20 @@ export const SUMMARY_ALL_GROUPS = 8;
 export const SUMMARY_TOP_GROUPS = 5;
 
 /**
- * "B_opt (best grid point): eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.940); fit ..." or null before
- * any result. A sweep of many groups lists its most accurate few and how many more there are, so the
- * line stays readable at any grid size (`bopt fit` shows them all).
+ * "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. A
+ * sweep of many groups lists its most accurate few and how many more there are, so the line stays
+ * readable at any grid size (`bopt fit` shows them all).
  */
 export function scienceLine(vm: ViewModel): string | null {
   const s = vm.science;
   if (s.groups.length === 0) return null;
-  const describe = (g: ScienceGroup): string =>
-    `${g.label} -> ${compactNumber(g.bOpt)} (acc ${g.bestAccuracy.toFixed(3)})`;
+  const describe = (g: ScienceGroup): string => `${g.label} -> ${bOptText(g)}`;
   const fit = s.fit ? `; ${fitText(s)}` : '';
-  if (s.groups.length <= SUMMARY_ALL_GROUPS) return `B_opt (${s.method}): ${s.groups.map(describe).join(', ')}${fit}`;
+  if (s.groups.length <= SUMMARY_ALL_GROUPS) return `B_opt: ${s.groups.map(describe).join(', ')}${fit}`;
   const top = [...s.groups].sort((a, b) => b.bestAccuracy - a.bestAccuracy).slice(0, SUMMARY_TOP_GROUPS);
   const rest = s.groups.length - top.length;
   const all = vm.sweep ? `: bopt fit ${vm.sweep}` : '';
-  return `B_opt (${s.method}), the ${top.length} most accurate of ${s.groups.length} groups: ${top.map(describe).join(', ')}; ${rest} more${all}${fit}`;
+  return `B_opt, the ${top.length} most accurate of ${s.groups.length} groups: ${top.map(describe).join(', ')}; ${rest} more${all}${fit}`;
 }
 
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {
@@ -66,11 +65,14 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
     const t = now();
     applyEvent(state, e, t);
     switch (e.type) {
+      case 'tasks-added':
+        if (e.tasks > 0) write(`+${e.tasks} tasks${e.search ? `; ${searchSummary(e.search)}` : ''}`);
+        return;
       case 'sweep-start': {
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;
         write(
-          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} workers, engine ${e.engine}, database ${e.database}`,
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
         );
         if (e.search) {
           write(searchSummary(e.search));
@@ -79,7 +81,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
           if (e.search.groups.length > shown.length) write(`  … ${e.search.groups.length - shown.length} more groups`);
         }
         lastLine = t;
-        lastFraction = costFraction(state);
+        lastFraction = doneFraction(state);
         return;
       }
       case 'task-retry':
@@ -106,7 +108,7 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         return;
       }
       default: {
-        const fraction = costFraction(state);
+        const fraction = doneFraction(state);
         if (t - lastLine >= intervalMs || fraction - lastFraction >= costStep) {
           lastLine = t;
           lastFraction = fraction;

@@ -1,12 +1,20 @@
 /**
  * The science panel's numbers, computed incrementally as results arrive: mean test accuracy per
- * (group, batch size), B_opt of each group as its best grid point, and the fit B_opt = k * x through
- * the origin, where x is the swept variable (lr, n_train, or 1/(1-m) for momentum; paper §3-§4).
+ * (group, batch size), and from those means B_opt of each group and the fit B_opt = k * x through
+ * the origin (x = eps, N or 1/(1-m); paper §3-§4), both computed by src/analysis exactly as `bopt
+ * fit` computes them, so the panel shows the numbers the analysis will report.
  *
  * Adding a result is O(1); summarize() is O(cells) and runs at render time only.
  */
-import { ols } from '../analysis/fit.js';
-import { AGAINST, SWEPT_VARIABLES, SYMBOL, type SweptVariable } from '../analysis/swept.js';
+import {
+  ANALYSIS_WINDOW,
+  estimateBopt,
+  fitLine,
+  varyingVariables,
+  type BoptEstimate,
+  type GroupKey,
+} from '../analysis/fit.js';
+import { AGAINST, SYMBOL, type SweptVariable } from '../analysis/swept.js';
 import { compactNumber } from './format.js';
 
 export interface GroupParams {
@@ -22,16 +30,19 @@ export interface SciencePoint {
   runs: number;
 }
 
-export interface ScienceGroup {
+export interface ScienceGroup extends GroupKey {
   /** The swept variable's value, or null when nothing but the batch size varies. */
   value: number | null;
-  /** e.g. "eps=0.1", "N=1000", "m=0.9", "all". */
+  /** e.g. "eps=0.1", "N=1000", "m=0.9", "all"; each varying variable when several vary. */
   label: string;
   /** Sorted by batch size. */
   points: SciencePoint[];
-  /** Best grid point: the batch size with the highest mean test accuracy. */
-  bOpt: number;
+  /** The best grid point: the batch size with the highest mean test accuracy. */
+  bOptGrid: number;
   bestAccuracy: number;
+  /** `bopt fit`'s estimate: the vertex of a parabola in log B around the best grid point, or that point. */
+  bOpt: number;
+  method: BoptEstimate['method'];
 }
 
 export interface ScienceFit {
@@ -40,21 +51,22 @@ export interface ScienceFit {
   xLabel: string;
   /** B_opt = slope * x, least squares through the origin. */
   slope: number;
-  /** 1 - SS_res / SS_tot (centred); NaN with fewer than 3 groups or constant B_opt. */
+  /** 1 - SS_res / SS_tot (centred). */
   r2: number;
-  /** Slope of log B_opt against log x (the theory predicts 1); NaN with fewer than 2 distinct x. */
+  /** Slope of log B_opt against log x (the theory predicts 1). */
   exponent: number;
   groups: number;
 }
 
 export interface ScienceView {
+  /** The one variable besides the batch size that varies; null when none or several do. */
   variable: SweptVariable | null;
+  /** Variables that vary (more than one: no fit, as `bopt fit` refuses to fit them together). */
+  varying: SweptVariable[];
   groups: ScienceGroup[];
   fit: ScienceFit | null;
   /** Results counted (finite test accuracy). */
   runs: number;
-  /** Where B_opt comes from. */
-  method: 'best grid point';
 }
 
 interface Cell {
@@ -97,79 +109,63 @@ export class ScienceAccumulator {
     this.runs += count;
   }
 
-  /** The swept variable: of lr, n_train and momentum, the one with the most distinct values (> 1). */
-  variable(): SweptVariable | null {
-    let best: SweptVariable | null = null;
-    for (const v of SWEPT_VARIABLES) {
-      const n = this.distinct[v].size;
-      if (n > 1 && (best === null || n > this.distinct[best].size)) best = v;
-    }
-    return best;
+  /** The variables that vary, by `bopt fit`'s rule: those of lr, n_train and momentum with several values. */
+  varying(): SweptVariable[] {
+    return varyingVariables((v) => this.distinct[v].size);
   }
 
   summarize(): ScienceView {
-    const variable = this.variable();
-    // group value -> batch size -> (sum, count)
-    const byGroup = new Map<number | null, Map<number, { sum: number; count: number }>>();
+    const varying = this.varying();
+    const variable = varying.length === 1 ? varying[0]! : null;
+    // group (the varying variables' values) -> batch size -> (sum, count)
+    const byGroup = new Map<string, { key: GroupKey; byB: Map<number, { sum: number; count: number }> }>();
     for (const c of this.cells.values()) {
-      const value = variable === null ? null : c[variable];
-      let g = byGroup.get(value);
-      if (!g) byGroup.set(value, (g = new Map()));
-      const p = g.get(c.batchSize) ?? { sum: 0, count: 0 };
+      const id = varying.map((v) => c[v]).join('|');
+      let g = byGroup.get(id);
+      if (!g) byGroup.set(id, (g = { key: { lr: c.lr, n_train: c.n_train, momentum: c.momentum }, byB: new Map() }));
+      const p = g.byB.get(c.batchSize) ?? { sum: 0, count: 0 };
       p.sum += c.sum;
       p.count += c.count;
-      g.set(c.batchSize, p);
+      g.byB.set(c.batchSize, p);
     }
     const groups: ScienceGroup[] = [];
-    for (const [value, byB] of byGroup) {
+    for (const { key, byB } of byGroup.values()) {
       const points = [...byB.entries()]
         .map(([batchSize, a]) => ({ batchSize, meanAccuracy: a.sum / a.count, runs: a.count }))
         .sort((a, b) => a.batchSize - b.batchSize);
       let best = points[0]!;
       for (const p of points) if (p.meanAccuracy > best.meanAccuracy) best = p;
+      const estimate = estimateBopt(
+        points.map((p) => p.batchSize),
+        points.map((p) => p.meanAccuracy),
+        ANALYSIS_WINDOW,
+      );
       groups.push({
-        value,
-        label: variable === null || value === null ? 'all' : `${SYMBOL[variable]}=${compactNumber(value)}`,
+        ...key,
+        value: variable === null ? null : key[variable],
+        label: varying.length === 0 ? 'all' : varying.map((v) => `${SYMBOL[v]}=${compactNumber(key[v])}`).join(' '),
         points,
-        bOpt: best.batchSize,
+        bOptGrid: best.batchSize,
         bestAccuracy: best.meanAccuracy,
+        bOpt: estimate.value,
+        method: estimate.method,
       });
     }
-    groups.sort((a, b) => (a.value ?? 0) - (b.value ?? 0));
-    const fit = variable === null ? null : fitBOpt(variable, groups);
-    return { variable, groups, fit, runs: this.runs, method: 'best grid point' };
+    groups.sort((a, b) => a.lr - b.lr || a.n_train - b.n_train || a.momentum - b.momentum);
+    return { variable, varying, groups, fit: variable === null ? null : fitOf(variable, groups), runs: this.runs };
   }
 }
 
-/** Least-squares B_opt = k * x through the origin, its R², and the log-log exponent. */
-export function fitBOpt(variable: SweptVariable, groups: ScienceGroup[]): ScienceFit | null {
-  const pts = groups.filter((g) => g.value !== null).map((g) => ({ x: AGAINST[variable].x(g.value!), y: g.bOpt }));
-  if (pts.length < 2) return null;
-  let sxy = 0;
-  let sxx = 0;
-  let sy = 0;
-  for (const p of pts) {
-    sxy += p.x * p.y;
-    sxx += p.x * p.x;
-    sy += p.y;
-  }
-  const slope = sxx > 0 ? sxy / sxx : NaN;
-  const mean = sy / pts.length;
-  let ssRes = 0;
-  let ssTot = 0;
-  for (const p of pts) {
-    ssRes += (p.y - slope * p.x) ** 2;
-    ssTot += (p.y - mean) ** 2;
-  }
-  const r2 = pts.length >= 3 && ssTot > 0 ? 1 - ssRes / ssTot : NaN;
-  // log-log ordinary least squares: the same regression `bopt fit` uses
-  const logs = pts.filter((p) => p.x > 0 && p.y > 0);
-  const exponent =
-    logs.length >= 2
-      ? ols(
-          logs.map((p) => Math.log(p.x)),
-          logs.map((p) => Math.log(p.y)),
-        ).b
-      : NaN;
-  return { variable, xLabel: AGAINST[variable].name, slope, r2, exponent, groups: pts.length };
+/** The line fit of `bopt fit` (src/analysis fitLine) over the groups' B_opt. */
+function fitOf(variable: SweptVariable, groups: readonly ScienceGroup[]): ScienceFit | null {
+  const line = fitLine(variable, groups);
+  if (!line) return null;
+  return {
+    variable,
+    xLabel: AGAINST[variable].name,
+    slope: line.slope,
+    r2: line.r2,
+    exponent: line.exponent,
+    groups: line.groups,
+  };
 }

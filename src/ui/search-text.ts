@@ -2,7 +2,7 @@
 import type { SearchGroupProgress, SearchProgress } from '../scheduler/events.js';
 import { compactNumber } from './format.js';
 
-/** "search: 2 bracket · 1 seeds · 3 waiting · 0 done; later rounds ~40 tasks expected, at most 120". */
+/** "search: 6 groups (2 bracket · 1 seeds · 3 waiting); later rounds ~40 tasks expected". */
 export function searchSummary(s: SearchProgress): string {
   const phases = ['coarse', 'bracket', 'seeds', 'waiting', 'done'] as const;
   const counts = phases
@@ -11,9 +11,7 @@ export function searchSummary(s: SearchProgress): string {
     .map(([p, n]) => `${n} ${p}`)
     .join(' · ');
   const later =
-    s.laterTasksMax === 0
-      ? 'this is the last round'
-      : `later rounds ~${s.laterTasksExpected} tasks expected, at most ${s.laterTasksMax}`;
+    s.laterTasksExpected === 0 ? 'no later rounds expected' : `later rounds ~${s.laterTasksExpected} tasks expected`;
   return `search: ${s.groups.length} groups (${counts}); ${later}`;
 }
 

@@ -8,6 +8,7 @@
  */
 import type { TrainConfig } from '../engines/config.js';
 import type { SearchProgress, SweepEvent } from '../scheduler/events.js';
+import { costFraction, throughput } from '../scheduler/progress.js';
 import type { StateCounts } from '../storage/store.js';
 import { ScienceAccumulator, type ScienceView } from './science.js';
 
@@ -219,6 +220,13 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
     case 'paused':
       state.paused = e.paused;
       return;
+    case 'tasks-added':
+      state.counts.pending += e.tasks;
+      state.total += e.tasks;
+      state.totalCost += e.cost;
+      state.remainingAtStart += e.cost;
+      if (e.search) state.search = e.search;
+      return;
     case 'sweep-end':
       state.counts = { ...e.counts };
       state.endedAt = now;
@@ -239,24 +247,24 @@ export function remainingCost(state: SweepState): number {
 }
 
 /** Done share of the total estimated cost, 0..1, counting running tasks' partial progress. Cheap: O(1). */
-export function costFraction(state: SweepState): number {
-  if (state.totalCost > 0) return Math.min(1, Math.max(0, 1 - remainingCost(state) / state.totalCost));
-  return state.endedAt !== null ? 1 : 0;
+export function doneFraction(state: SweepState): number {
+  return costFraction(remainingCost(state), state.totalCost, state.endedAt !== null);
 }
 
 /** The ViewModel of the current state: derived numbers are computed here, once per frame. */
 export function snapshot(state: SweepState, now: number = Date.now()): ViewModel {
   const end = state.endedAt ?? now;
   const elapsedMs = Math.max(0, end - state.startedAt);
-  const left = remainingCost(state);
-  const costRate = elapsedMs > 0 ? state.workDone / elapsedMs : 0;
   // A search's later rounds are priced by the same cost model as this round's tasks.
-  const later = state.endedAt !== null ? 0 : (state.search?.laterCostExpected ?? 0);
-  const etaMs =
-    state.endedAt !== null ? 0 : costRate > 0 ? (left + later) / costRate : left === 0 && state.started ? 0 : null;
-  const etaMaxMs =
-    state.search && etaMs !== null && costRate > 0 ? etaMs + (state.search.laterCostMax - later) / costRate : null;
-  const tasksPerMinute = elapsedMs >= 1000 && state.trained > 0 ? (state.trained / elapsedMs) * 60_000 : null;
+  const { tasksPerMinute, etaMs, etaMaxMs } = throughput({
+    tasks: state.trained,
+    cost: state.workDone,
+    spanMs: elapsedMs,
+    leftCost: remainingCost(state),
+    active: state.started,
+    ended: state.endedAt !== null,
+    laterCost: state.search ? { expected: state.search.laterCostExpected, max: state.search.laterCostMax } : undefined,
+  });
   const phase: Phase =
     state.endReason !== null
       ? state.endReason
@@ -287,7 +295,7 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
     phase,
     counts: { ...state.counts },
     total: state.total,
-    fraction: costFraction(state),
+    fraction: doneFraction(state),
     elapsedMs,
     tasksPerMinute,
     etaMs,

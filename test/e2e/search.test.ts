@@ -4,6 +4,7 @@
  * a grid of the same configs trains only what the grid lacks.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -55,9 +56,30 @@ test('a search run trains a few rounds and stops', () => {
   const r = bopt(['run', writeSweep(dir, 'srch', SEARCH('srch')), '--db', db, '--workers', '2', '--no-ui']);
   assert.equal(r.status, 0, r.stderr);
   uninterrupted = sweepKeys(db, 'srch');
+  // Rounds of one group join the running coordinator as soon as that group's round is complete, so
+  // the whole search is one coordinator run (one start line) with tasks added along the way.
+  assert.equal(r.stdout.match(/^sweep srch:/gm)?.length, 1, r.stdout);
+  assert.match(r.stdout, /^\+\d+ tasks; search: 2 groups/m);
   // Both groups searched, within budget, fewer than the 2 × 11 × 2 lattice tasks.
   assert.ok(uninterrupted.length >= 8 && uninterrupted.length <= 20, `${uninterrupted.length} tasks`);
   assert.equal(countOf(db, 'SELECT count(*) FROM results'), uninterrupted.length);
+});
+
+test('fit, plot and report work on a search sweep as on a grid; fit says how many seeds back each point', () => {
+  const db = join(dir, 'a.sqlite');
+  const fit = bopt(['fit', 'srch', '--db', db]);
+  assert.equal(fit.status, 0, fit.stderr);
+  assert.match(fit.stdout, /\*\*lr = 0\.05\*\*/);
+  assert.match(fit.stdout, /\*\*lr = 0\.2\*\*/);
+  assert.match(fit.stdout, /\| B \| test accuracy \(mean ± sd\) \| runs \|/);
+  assert.match(fit.stdout, /Line fit of B_opt against eps/);
+  const out = join(dir, 'srch-report');
+  const plot = bopt(['plot', 'srch', '--db', db, '--out', join(dir, 'srch-plots')]);
+  assert.equal(plot.status, 0, plot.stderr);
+  assert.match(plot.stdout, /srch-accuracy\.png/);
+  const report = bopt(['report', 'srch', '--db', db, '--out', out]);
+  assert.equal(report.status, 0, report.stderr);
+  assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| B \| test accuracy/);
 });
 
 test('kill -9 mid-search, then run again: the same task keys as the uninterrupted search', async () => {

@@ -73,6 +73,48 @@ export function countOf(dbPath: string, sql: string): number {
   }
 }
 
+type Param = string | number | bigint | null;
+
+/** Run `fn` on a read-only connection of its own to `dbPath` (the store keeps its connection to itself). */
+function readOnly<T>(dbPath: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The first column of the first row of a query. */
+export function valueOf(dbPath: string, sql: string, ...params: Param[]): unknown {
+  return readOnly(dbPath, (db) =>
+    db
+      .prepare(sql)
+      .pluck()
+      .get(...params),
+  );
+}
+
+/** The first column of every row of a query. */
+export function columnOf(dbPath: string, sql: string, ...params: Param[]): unknown[] {
+  return readOnly(dbPath, (db) =>
+    db
+      .prepare(sql)
+      .pluck()
+      .all(...params),
+  );
+}
+
+/** The first row of a query. */
+export function rowOf(dbPath: string, sql: string, ...params: Param[]): unknown {
+  return readOnly(dbPath, (db) => db.prepare(sql).get(...params));
+}
+
+/** Every row of a query. */
+export function rowsOf(dbPath: string, sql: string, ...params: Param[]): unknown[] {
+  return readOnly(dbPath, (db) => db.prepare(sql).all(...params));
+}
+
 export function writeSweep(dir: string, name: string, body: string): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, body);

@@ -16,11 +16,14 @@ import { bullmqOptions, parseQueueUrl } from '../../src/queue/connection.js';
 import { boptVersion } from '../../src/version.js';
 import {
   boptAsync,
+  columnOf,
   countOf,
   exited,
   killableSweepYaml,
+  rowsOf,
   tempDir,
   tinySweep,
+  valueOf,
   waitForCount,
   writeSweep,
 } from '../helpers/index.js';
@@ -128,7 +131,7 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
       const summary = await c.run();
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 11, failed: 0 });
       assertStoredOnce(store.path, 11);
-      const workers = store.db.prepare('SELECT DISTINCT worker FROM results').pluck().all() as string[];
+      const workers = columnOf(store.path, 'SELECT DISTINCT worker FROM results') as string[];
       for (const child of [a, b])
         assert.ok(
           workers.some((w) => w.includes(`:${child.pid}/`)),
@@ -177,7 +180,7 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
       const summary = await running;
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 8, failed: 0 });
       assertStoredOnce(store.path, 8);
-      const by = store.db.prepare('SELECT worker FROM results WHERE task_key = ?').pluck().get(held!.id) as string;
+      const by = valueOf(store.path, 'SELECT worker FROM results WHERE task_key = ?', held!.id!) as string;
       assert.ok(by.includes(`:${survivor.pid}/`), `the held job was trained again by the survivor (got ${by})`);
       assert.equal(
         countOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'),
@@ -308,7 +311,7 @@ describe('queue mode (BullMQ on a real Redis)', { skip, timeout: 110_000 }, () =
       const sweep = tinySweep(name, [0, 1, 2]);
       const summary = await new Coordinator({ store, sweep, runner, codeVersion: '0.0.0-other', retries: 1 }).run();
       assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 0, failed: 3 });
-      const rows = store.db.prepare('SELECT attempts, last_error FROM tasks').all() as {
+      const rows = rowsOf(store.path, 'SELECT attempts, last_error FROM tasks') as {
         attempts: number;
         last_error: string;
       }[];

@@ -14,7 +14,7 @@ import { PiscinaRunner } from '../../src/pool/piscina-runner.js';
 import type { TaskRunner } from '../../src/pool/protocol.js';
 import { BullmqRunner, storedResultCheck } from '../../src/queue/bullmq-runner.js';
 import { boptVersion } from '../../src/version.js';
-import { boptAsync, exited, tempDir, tinySweep } from '../helpers/index.js';
+import { boptAsync, exited, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 import { startRedis } from '../helpers/redis.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -52,12 +52,11 @@ async function measure(
   const summary = await new Coordinator({ store, sweep, runner, codeVersion: boptVersion() }).run();
   const wallMs = performance.now() - t0;
   if (summary.counts.done !== tasks) throw new Error(`${mode}: ${summary.counts.done}/${tasks} done`);
-  const trainMs = store.db
-    .prepare(
-      `SELECT avg(wall_ms) FROM results r JOIN sweep_tasks st ON st.task_key = r.task_key JOIN sweeps s ON s.id = st.sweep_id WHERE s.name = ?`,
-    )
-    .pluck()
-    .get(name) as number;
+  const trainMs = valueOf(
+    store.path,
+    `SELECT avg(wall_ms) FROM results r JOIN sweep_tasks st ON st.task_key = r.task_key JOIN sweeps s ON s.id = st.sweep_id WHERE s.name = ?`,
+    name,
+  ) as number;
   await runner.close();
   store.close();
   rows.push({ mode, threads, wallMs, trainMs });

@@ -7,7 +7,7 @@ import { Coordinator } from '../../src/scheduler/coordinator.js';
 import type { SweepEvent } from '../../src/scheduler/events.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { parseSweep } from '../../src/sweep/index.js';
-import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
+import { fakeResult, rowOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 
 /** A runner that trains nothing: it answers after `delayMs`, failing the seeds it is told to. */
 class FakeRunner implements TaskRunner {
@@ -80,7 +80,7 @@ test('a failing task is retried, then marked failed with its one-line error; the
     const failed = events.find((e) => e.type === 'task-failed');
     assert.ok(failed && failed.type === 'task-failed');
     assert.equal(failed.error, 'planned failure of seed 2');
-    const row = store.db.prepare('SELECT attempts, last_error FROM failures').get();
+    const row = rowOf(store.path, 'SELECT attempts, last_error FROM failures');
     assert.deepEqual(row, { attempts: 3, last_error: 'planned failure of seed 2' });
     // --retry-failed reruns only the failed task.
     const rerun = new FakeRunner(2);
@@ -107,10 +107,10 @@ test('interrupt stops dispatch, returns running tasks to pending, and stores no 
     assert.equal(summary.interrupted, true);
     assert.equal(summary.counts.running, 0);
     assert.equal(summary.counts.done + summary.counts.pending, 8);
-    assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), summary.counts.done);
-    assert.equal(store.db.prepare('SELECT count(*) FROM leases').pluck().get(), 0, 'lease released');
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM results'), summary.counts.done);
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM leases'), 0, 'lease released');
     assert.equal(
-      store.db.prepare('SELECT count(*) FROM tasks WHERE attempts > 0').pluck().get(),
+      valueOf(store.path, 'SELECT count(*) FROM tasks WHERE attempts > 0'),
       0,
       'an interrupt is not a failed attempt',
     );

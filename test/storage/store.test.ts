@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BoptError } from '../../src/errors.js';
 import { queryReadOnly } from '../../src/storage/query.js';
-import { openReadOnly } from '../../src/storage/open.js';
+import { openReadOnly, openWritable } from '../../src/storage/open.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { parseSweep } from '../../src/sweep/index.js';
-import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
+import { columnOf, fakeResult, rowOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 
 function withStore(fn: (store: SweepStore, path: string) => void): void {
   const { dir, cleanup } = tempDir();
@@ -22,13 +22,16 @@ function withStore(fn: (store: SweepStore, path: string) => void): void {
 
 test('schema is migrated, in WAL mode, with foreign keys', () => {
   withStore((store) => {
-    assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
-    assert.ok((store.db.pragma('user_version', { simple: true }) as number) >= 1);
-    const tables = store.db
-      .prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")
-      .pluck()
-      .all();
+    // A second connection opened the way SweepStore.open opens its own: the settings are per connection.
+    const db = openWritable(store.path);
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    } finally {
+      db.close();
+    }
+    assert.ok((valueOf(store.path, 'PRAGMA user_version') as number) >= 1);
+    const tables = columnOf(store.path, "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name");
     for (const t of [
       'sweeps',
       'tasks',
@@ -55,7 +58,7 @@ test('registering a sweep is idempotent and shares tasks between sweeps', () => 
     // Sweep b overlaps on seeds 1 and 2: only seed 3 is new.
     const b = store.registerSweep(tinySweep('b', [1, 2, 3]), '0.0.0');
     assert.deepEqual([b.inserted, b.total], [1, 3]);
-    assert.equal(store.db.prepare('SELECT count(*) FROM tasks').pluck().get(), 4);
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM tasks'), 4);
   });
 });
 
@@ -78,14 +81,14 @@ test('a result is stored once with its state change; a duplicate completion is a
     assert.equal(store.claimTask(key, 'h2'), null, 'a running task cannot be claimed twice');
     assert.equal(store.completeTask(key, fakeResult(), 'w'), true);
     assert.equal(store.completeTask(key, fakeResult({ testAccuracy: 0.99 }), 'w'), false);
-    assert.equal(store.db.prepare('SELECT count(*) FROM results').pluck().get(), 1);
-    assert.equal(store.db.prepare('SELECT test_accuracy FROM results').pluck().get(), 0.4);
-    assert.equal(store.db.prepare('SELECT count(*) FROM curves').pluck().get(), 2);
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM results'), 1);
+    assert.equal(valueOf(store.path, 'SELECT test_accuracy FROM results'), 0.4);
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM curves'), 2);
     assert.deepEqual(
       { ...store.counts(sweepId) },
       { ...store.counts(sweepId), done: 1, pending: 1, running: 0, failed: 0 },
     );
-    const run = store.db.prepare("SELECT * FROM runs WHERE sweep = 'd'").get() as Record<string, number>;
+    const run = rowOf(store.path, "SELECT * FROM runs WHERE sweep = 'd'") as Record<string, number>;
     assert.equal(run.batch_size, 10);
     assert.ok(Math.abs(run.noise_scale! - 0.1 * (50 / 10 - 1)) < 1e-12);
   });
@@ -102,7 +105,7 @@ test('NaN metrics of a diverged run are stored as NULL with diverged = 1', () =>
       fakeResult({ diverged: true, trainLoss: Number.NaN, testLoss: Number.POSITIVE_INFINITY }),
       'w',
     );
-    const r = store.db.prepare('SELECT diverged, train_loss, test_loss FROM results').get();
+    const r = rowOf(store.path, 'SELECT diverged, train_loss, test_loss FROM results');
     assert.deepEqual(r, { diverged: 1, train_loss: null, test_loss: null });
   });
 });
@@ -118,7 +121,7 @@ test('failures: retry goes back to pending, the last one marks failed with its e
     store.claimTask(key, 'h');
     store.recordFailure(key, 'h', 'w', 'boom again', true);
     assert.equal(store.counts(sweepId).failed, 1);
-    const failure = store.db.prepare('SELECT attempts, last_error FROM failures').get();
+    const failure = rowOf(store.path, 'SELECT attempts, last_error FROM failures');
     assert.deepEqual(failure, { attempts: 2, last_error: 'boom again' });
     assert.equal(store.resetFailed(sweepId), 1);
     assert.equal(store.pendingTasks(sweepId)[0]!.attempts, 0);
@@ -160,7 +163,7 @@ test('read-only queries: SELECT works, DELETE is refused, bad SQL and a missing 
     assert.throws(() => queryReadOnly(path, 'DELETE FROM tasks'), /query refused/);
     assert.throws(() => queryReadOnly(path, "UPDATE tasks SET state = 'done' RETURNING key"), /read-?only/);
     assert.throws(() => queryReadOnly(path, 'SELEC nothing'), /bad SQL: near "SELEC"/);
-    assert.equal(store.db.prepare('SELECT count(*) FROM tasks').pluck().get(), 1, 'no stored data lost');
+    assert.equal(valueOf(store.path, 'SELECT count(*) FROM tasks'), 1, 'no stored data lost');
     assert.throws(() => openReadOnly(join(path, '..', 'missing.sqlite')), /database not found: .*missing\.sqlite/);
   });
 });
@@ -173,28 +176,34 @@ grid:
 repeats: 2
 `;
   const sweep = parseSweep(text, 'dups.yaml');
-  const order = (store: SweepStore, id: number): unknown[] =>
-    store.db
-      .prepare('SELECT position, task_key FROM sweep_tasks WHERE sweep_id = ? ORDER BY position')
-      .all(id)
-      .map((r) => Object.values(r as object));
-  withStore((store) => {
+  withStore((store, path) => {
+    const order = (id: number): unknown[] => {
+      const db = openReadOnly(path);
+      try {
+        return db
+          .prepare('SELECT position, task_key FROM sweep_tasks WHERE sweep_id = ? ORDER BY position')
+          .all(id)
+          .map((r) => Object.values(r as object));
+      } finally {
+        db.close();
+      }
+    };
     const whole = store.registerSweep(sweep, '0');
     assert.deepEqual([whole.inserted, whole.total], [4, 4]);
     // The same grid in transactions of 3 points: the same members, at the same positions.
     const other = store.registerAndLease({ ...sweep, name: 'dups-batched', tasks: [] }, '0', 'h', 60_000);
     const tasks = sweep.stream!()[Symbol.iterator]();
     const batches: boolean[] = [];
-    for (let position = 0, ended = false; !ended; ) {
+    for (let position = 0, ended = false; !ended;) {
       const r = store.registerTasks(other.sweepId, tasks, position, 3);
       position += r.taken;
       ended = r.ended;
       batches.push(ended);
     }
     assert.equal(batches.length, 3, '8 points in 3 transactions');
-    assert.deepEqual(order(store, other.sweepId), order(store, whole.sweepId));
+    assert.deepEqual(order(other.sweepId), order(whole.sweepId));
     assert.deepEqual(
-      order(store, whole.sweepId).map((r) => (r as unknown[])[0]),
+      order(whole.sweepId).map((r) => (r as unknown[])[0]),
       [0, 1, 2, 3],
       'positions of the first occurrences: (10, seed 0), (10, 1), (20, 0), (20, 1)',
     );

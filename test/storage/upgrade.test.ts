@@ -13,7 +13,9 @@ import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
 import { MIGRATIONS_DIR } from '../../src/paths.js';
 import { latestSchemaVersion, listMigrations, migrate } from '../../src/storage/migrate.js';
 import { parseSweep } from '../../src/sweep/index.js';
-import { bopt, countOf, tempDir, writeSweep } from '../helpers/index.js';
+import { SweepStore } from '../../src/storage/store.js';
+import { SweepWatcher } from '../../src/ui/watch.js';
+import { bopt, countOf, rowOf, tempDir, valueOf, writeSweep } from '../helpers/index.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -34,13 +36,13 @@ grid:
 `;
 
 /** A database at schema `version`, holding the sweep above with every task done, as that version wrote it. */
-function oldDatabase(version: number, file: string): string {
+function oldDatabase(version: number, file: string, name = `v${version}`): string {
   const migrations = join(dir, `migrations-${version}`);
   mkdirSync(migrations, { recursive: true });
   for (const m of listMigrations().filter((x) => x.version <= version)) {
     copyFileSync(join(MIGRATIONS_DIR(), m.file), join(migrations, m.file));
   }
-  const path = join(dir, `v${version}.sqlite`);
+  const path = join(dir, `${name}.sqlite`);
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -89,5 +91,50 @@ test('a database of every earlier schema version is migrated on open and keeps i
     assert.equal(countOf(path, 'SELECT round(sum(test_accuracy), 2) FROM runs'), 2.46);
     const fit = bopt(['fit', 'old-schema', '--db', path, '--bootstrap', '0', '--format', 'json']);
     assert.equal(fit.status, 0, `fit on a migrated database: ${fit.stderr}`);
+  }
+});
+
+/** The schema version that renamed progress.worker (a lane, not a worker) to progress.lane. */
+const LANE_RENAME = 3;
+
+test('a database from before progress.worker was renamed to lane is read as it is and keeps its rows when migrated', () => {
+  const file = writeSweep(dir, 'old-schema', SWEEP);
+  for (let version = 1; version < LANE_RENAME; version++) {
+    const path = oldDatabase(version, file, `lane-${version}`);
+    // A coordinator of that version in the middle of one task, on lane 2.
+    const db = new Database(path);
+    try {
+      const key = db.prepare('SELECT key FROM tasks ORDER BY key LIMIT 1').pluck().get() as string;
+      db.prepare('DELETE FROM results WHERE task_key = ?').run(key);
+      db.prepare("UPDATE tasks SET state = 'running', holder = 'old' WHERE key = ?").run(key);
+      db.prepare(
+        `INSERT INTO progress (task_key, holder, worker, step, total_steps, loss, updated_at)
+         VALUES (?, 'old', 2, 3, 5, 0.5, 1700000000000)`,
+      ).run(key);
+    } finally {
+      db.close();
+    }
+    // Read-only, as `bopt watch` opens it: nothing migrated, the lane read from the old column.
+    const watcher = new SweepWatcher(path, 'old-schema');
+    try {
+      const vm = watcher.poll();
+      assert.deepEqual(
+        vm.running.map((w) => [w.lane, w.step, w.totalSteps]),
+        [[2, 3, 5]],
+        `schema ${version}`,
+      );
+    } finally {
+      watcher.close();
+    }
+    assert.equal(valueOf(path, 'PRAGMA user_version'), version, 'reading does not migrate');
+    // Opened for writing: migrated, the row kept under the column's new name.
+    SweepStore.open(path).close();
+    assert.equal(valueOf(path, 'PRAGMA user_version'), latestSchemaVersion());
+    assert.deepEqual(rowOf(path, 'SELECT lane, step, total_steps, holder FROM progress'), {
+      lane: 2,
+      step: 3,
+      total_steps: 5,
+      holder: 'old',
+    });
   }
 });

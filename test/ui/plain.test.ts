@@ -37,7 +37,7 @@ test('plain reporter: few progress lines, one per failure, a final summary with 
     ['failed: task kfail after 3 attempts: loss became NaN at step 17'],
   );
   assert.match(progress.at(-1)!, /done, \d+ running, \d+ pending, \d failed \(\d+% of cost\), [\d.]+ tasks\/min, eta /);
-  assert.match(lines.at(-2)!, /^B_opt \(best grid point\): eps=0\.5 -> 32 \(acc 0\.950\), eps=1 -> 64/);
+  assert.match(lines.at(-2)!, /^B_opt: eps=0\.5 -> 32 \(acc 0\.950\), eps=1 -> 64/);
   assert.match(lines.at(-1)!, /^interrupted: 18\/21 done, 1 failed/);
   for (const l of lines) assert.doesNotMatch(l, /\x1b/);
   assert.ok(params());
@@ -123,7 +123,7 @@ grid:
   const lines = run.stdout.trimEnd().split('\n');
   assert.match(lines[0]!, /^sweep ui-plain: 6 tasks \(0 already done, 6 to run\) on 2 workers, engine reference/);
   for (const l of lines.slice(1, -2)) assert.match(l, /^(progress|retry|failed): /);
-  assert.match(lines.at(-2)!, /^B_opt \(best grid point\): eps=0\.1 -> \d+ .*eps=0\.4 -> \d+/);
+  assert.match(lines.at(-2)!, /^B_opt: eps=0\.1 -> \d+ .*eps=0\.4 -> \d+/);
   assert.match(lines.at(-1)!, /^finished: 6\/6 done, 0 failed, 0 pending in /);
 });
 
@@ -139,7 +139,7 @@ test('the summary of a sweep of many groups lists the most accurate few and a co
     wallMs: 1,
   });
   const line = lines.at(-2)!;
-  assert.match(line, /^B_opt \(best grid point\), the 5 most accurate of 49 groups: /, line);
+  assert.match(line, /^B_opt, the 5 most accurate of 49 groups: /, line);
   assert.equal(line.match(/ -> /g)?.length, 5, line);
   assert.match(line, /; 44 more: bopt fit fig5-lr; fit B_opt = k·eps/);
   assert.ok(line.length < 400, `${line.length} characters`);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { drawChart, lineText } from '../../src/ui/chart.js';
-import { ScienceAccumulator, fitBOpt } from '../../src/ui/science.js';
+import { ANALYSIS_WINDOW, fitSweep, type RunRow } from '../../src/analysis/fit.js';
+import { ScienceAccumulator } from '../../src/ui/science.js';
 import { applyEvent, createState, reduce, snapshot } from '../../src/ui/state.js';
 import { params, sweepEvents, toyAccuracy } from './events.js';
 
@@ -77,17 +78,38 @@ test('applyEvent is O(1): 200k progress events fold in well under a second', () 
   assert.ok(rest.length > 0);
 });
 
-test('science: groups by the swept variable, B_opt is the best grid point, fit through the origin', () => {
+/** Accuracy near the toy peak with a seed- and B-dependent wobble, so the parabola vertex is off the grid. */
+const wobbly = (lr: number, b: number, seed: number): number =>
+  toyAccuracy(lr, b) + 0.004 * Math.sin(3 * b + 7 * lr + seed) + seed * 0.001;
+
+/** The same results into the panel and into `bopt fit`'s analysis (src/analysis fitSweep). */
+function bothWays(sweep: Array<{ lr: number; momentum: number; b: number; seed: number }>) {
   const acc = new ScienceAccumulator();
-  for (const lr of [0.5, 1, 2, 4]) {
-    for (const b of [8, 16, 32, 64, 128, 256, 512]) {
-      for (const seed of [0, 1]) acc.add(params({ lr, batch_size: b, seed }), toyAccuracy(lr, b) + seed * 0.001);
-    }
+  const rows: RunRow[] = [];
+  for (const r of sweep) {
+    const a = wobbly(r.lr, r.b, r.seed);
+    acc.add(params({ lr: r.lr, momentum: r.momentum, batch_size: r.b, seed: r.seed }), a);
+    rows.push({ lr: r.lr, momentum: r.momentum, batch_size: r.b, n_train: 1000, seed: r.seed, test_accuracy: a });
   }
-  const s = acc.summarize();
-  assert.equal(s.variable, 'lr');
+  return { view: acc.summarize(), rows };
+}
+
+function fitOf(rows: RunRow[]) {
+  return fitSweep(rows, { window: ANALYSIS_WINDOW, bootstrap: 0 });
+}
+
+const close = (a: number, b: number, what: string): void =>
+  assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+test("science: groups by the swept variable; B_opt and the fit through the origin are bopt fit's numbers", () => {
+  const grid = [0.5, 1, 2, 4].flatMap((lr) =>
+    [8, 16, 32, 64, 128, 256, 512].flatMap((b) => [0, 1].map((seed) => ({ lr, momentum: 0.9, b, seed }))),
+  );
+  const { view, rows } = bothWays(grid);
+  const fit = fitOf(rows);
+  assert.equal(view.variable, 'lr');
   assert.deepEqual(
-    s.groups.map((g) => [g.label, g.bOpt]),
+    view.groups.map((g) => [g.label, g.bOptGrid]),
     [
       ['eps=0.5', 32],
       ['eps=1', 64],
@@ -95,16 +117,44 @@ test('science: groups by the swept variable, B_opt is the best grid point, fit t
       ['eps=4', 256],
     ],
   );
-  assert.equal(s.groups[0]!.points[0]!.runs, 2);
-  assert.ok(Math.abs(s.fit!.slope - 64) < 1e-9);
-  assert.ok(Math.abs(s.fit!.r2 - 1) < 1e-9);
-  assert.ok(Math.abs(s.fit!.exponent - 1) < 1e-9);
-  // momentum: x = 1/(1-m)
-  const m = fitBOpt('momentum', [
-    { value: 0, label: '', points: [], bOpt: 10, bestAccuracy: 1 },
-    { value: 0.9, label: '', points: [], bOpt: 100, bestAccuracy: 1 },
-  ]);
-  assert.ok(Math.abs(m!.slope - 10) < 1e-9);
+  assert.equal(view.groups[0]!.points[0]!.runs, 2);
+  assert.equal(fit.groups.length, view.groups.length);
+  view.groups.forEach((g, i) => {
+    close(g.bOpt, fit.groups[i]!.bOpt, `B_opt of ${g.label}`);
+    assert.equal(g.method, fit.groups[i]!.method);
+  });
+  assert.ok(
+    view.groups.some((g) => g.method === 'parabola' && g.bOpt !== g.bOptGrid),
+    'the vertex is off the grid',
+  );
+  close(view.fit!.slope, fit.line!.slope, 'slope');
+  close(view.fit!.r2, fit.line!.r2, 'R²');
+  close(view.fit!.exponent, fit.line!.exponent, 'exponent');
+  assert.equal(view.fit!.groups, fit.line!.groups);
+
+  // momentum: x = 1/(1-m), the same in both
+  const m = bothWays(
+    [0, 0.5, 0.9].flatMap((momentum) => [8, 32, 128, 512].map((b) => ({ lr: 1, momentum, b, seed: 0 }))),
+  );
+  assert.equal(m.view.variable, 'momentum');
+  assert.equal(m.view.fit!.xLabel, '1/(1-m)');
+  const mFit = fitOf(m.rows);
+  close(m.view.fit!.slope, mFit.line!.slope, 'momentum slope');
+  close(m.view.fit!.exponent, mFit.line!.exponent, 'momentum exponent');
+});
+
+test('science: with two swept variables there is no fit, as bopt fit refuses one', () => {
+  const { view, rows } = bothWays(
+    [0.5, 1].flatMap((lr) => [0, 0.9].flatMap((momentum) => [16, 64].map((b) => ({ lr, momentum, b, seed: 0 })))),
+  );
+  assert.throws(() => fitOf(rows), /more than one of lr, n_train, momentum varies \(lr, momentum\)/);
+  assert.deepEqual(view.varying, ['lr', 'momentum']);
+  assert.equal(view.variable, null);
+  assert.equal(view.fit, null);
+  assert.deepEqual(
+    view.groups.map((g) => g.label),
+    ['eps=0.5 m=0', 'eps=0.5 m=0.9', 'eps=1 m=0', 'eps=1 m=0.9'],
+  );
 });
 
 test('science: n_train sweeps group by N; only batch size varying gives one group and no fit', () => {

@@ -6,7 +6,8 @@ import { createElement } from 'react';
 import { App } from '../../src/ui/app.js';
 import { SweepWatcher } from '../../src/ui/watch.js';
 import { SweepStore } from '../../src/storage/store.js';
-import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
+import { fitCommand } from '../../src/cli/commands/science.js';
+import { fakeResult, rowOf, tempDir, tinySweep } from '../helpers/index.js';
 
 test('watch: the view model from the database (counts, heartbeat progress, failures, B_opt from runs)', () => {
   const { dir, cleanup } = tempDir();
@@ -67,6 +68,56 @@ test('watch: the view model from the database (counts, heartbeat progress, failu
     } finally {
       watcher.close();
     }
+  } finally {
+    store.close();
+    cleanup();
+  }
+});
+
+test('watch: the science panel fits the stored results to the numbers `bopt fit` reports and stores', () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'f.sqlite');
+  const store = SweepStore.open(path);
+  try {
+    const lrs = [0.05, 0.1, 0.2];
+    const batches = [2, 4, 8, 16, 32];
+    const tasks = lrs.flatMap((lr) => batches.flatMap((b) => tinySweep('f', [0, 1], { lr, batch_size: b }).tasks));
+    store.registerSweep({ ...tinySweep('f', []), tasks }, 't');
+    for (const t of tasks) {
+      // a peak near B = 100 eps, uneven enough that the parabola's vertex falls between grid points
+      const { lr, batch_size: b, seed } = t.params;
+      const acc = 0.9 - 0.03 * Math.log(b / (100 * lr)) ** 2 + 0.002 * Math.sin(5 * b + seed);
+      store.claimTask(t.key, 'h');
+      store.completeTask(t.key, fakeResult({ testAccuracy: acc }), 'x');
+    }
+    const watcher = new SweepWatcher(path, 'f');
+    let panel;
+    try {
+      panel = watcher.poll().science;
+    } finally {
+      watcher.close();
+    }
+    const reported = JSON.parse(fitCommand('f', { db: path, format: 'json', bootstrap: 0 })) as {
+      fit: { groups: Array<{ bOpt: number }>; line: { slope: number; r2: number; exponent: number; groups: number } };
+    };
+    const stored = rowOf(path, "SELECT slope, r2, exponent FROM fit_lines WHERE sweep = 'f'") as Record<string, number>;
+    const close = (a: number, b: number, what: string): void =>
+      assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: panel ${a}, bopt fit ${b}`);
+    assert.equal(panel.variable, 'lr');
+    assert.ok(panel.fit, 'the panel fits');
+    assert.deepEqual(
+      panel.groups.map((g) => g.bOpt.toPrecision(12)),
+      reported.fit.groups.map((g) => g.bOpt.toPrecision(12)),
+    );
+    assert.ok(
+      panel.groups.some((g) => g.method === 'parabola'),
+      'a continuous estimate is compared',
+    );
+    for (const k of ['slope', 'r2', 'exponent'] as const) {
+      close(panel.fit[k], reported.fit.line[k], k);
+      close(panel.fit[k], stored[k]!, `stored ${k}`);
+    }
+    assert.equal(panel.fit.groups, reported.fit.line.groups);
   } finally {
     store.close();
     cleanup();

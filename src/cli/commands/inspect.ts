@@ -1,15 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { resolveDatabasePath } from '../../paths.js';
-import { openReadOnly } from '../../storage/open.js';
-import { queryReadOnly, runQuery } from '../../storage/query.js';
-import { storedPhase, SweepStore, THROUGHPUT_WINDOW_MS } from '../../storage/store.js';
+import { queryReadOnly } from '../../storage/query.js';
+import { storedProgress } from '../../scheduler/progress.js';
+import { SweepStore } from '../../storage/store.js';
 import { formatDuration } from '../../ui/format.js';
 import { formatResult, parseFormat } from '../format.js';
 
 /** Reads go through a read-only connection: inspecting never changes or locks out a running sweep. */
 function withReadOnlyStore<T>(db: string | undefined, fn: (store: SweepStore) => T): T {
   const path = resolveDatabasePath(db);
-  const store = new SweepStore(openReadOnly(path), path);
+  const store = SweepStore.openReadOnly(path);
   try {
     return fn(store);
   } finally {
@@ -47,20 +47,14 @@ export function statusCommand(name: string | undefined, options: { db?: string }
     const now = Date.now();
     for (const n of names) {
       const sweep = store.requireSweep(n);
-      const c = store.counts(sweep.id);
-      const lease = store.getLease(sweep.id);
-      const live = lease && lease.expiresAt > now;
-      const recent = store.finishedSince(sweep.id, now - THROUGHPUT_WINDOW_MS);
-      let rate = '';
-      if (recent.tasks >= 2 && recent.first !== null && recent.last !== null && recent.last > recent.first) {
-        const span = (recent.last - recent.first) / 1000;
-        const perMin = ((recent.tasks - 1) / span) * 60;
-        const costRate = recent.cost / span;
-        const eta = live && c.remainingCost > 0 ? `, eta ${formatDuration((c.remainingCost / costRate) * 1000)}` : '';
-        rate = `; ${perMin.toFixed(1)} tasks/min over the last ${formatDuration(span * 1000)}${eta}`;
-      }
-      const phase = storedPhase(c, lease, now);
-      const holder = live ? `running (pid ${lease.pid} on ${lease.host})` : phase;
+      const p = storedProgress(store, sweep.id, now);
+      const c = p.counts;
+      const eta = p.live && p.etaMs !== null && p.etaMs > 0 ? `, eta ${formatDuration(p.etaMs)}` : '';
+      const rate =
+        p.tasksPerMinute !== null
+          ? `; ${p.tasksPerMinute.toFixed(1)} tasks/min over the last ${formatDuration(p.spanMs)}${eta}`
+          : '';
+      const holder = p.live ? `running (pid ${p.live.pid} on ${p.live.host})` : p.phase;
       lines.push(
         `${n}: ${holder}; ${c.total} tasks: ${c.done} done, ${c.running} running, ${c.pending} pending, ${c.failed} failed${rate}`,
       );
@@ -79,19 +73,10 @@ export function exportCommand(
   options: { db?: string; format: string; out?: string; curves: boolean },
 ): string {
   const format = parseFormat(options.format, ['csv', 'json']);
-  const path = resolveDatabasePath(options.db);
-  const db = openReadOnly(path);
-  let text: string;
-  try {
-    new SweepStore(db, path).requireSweep(name);
-    const sql = options.curves
-      ? `SELECT r.*, c.step, c.train_loss AS curve_train_loss, c.test_loss AS curve_test_loss, c.test_accuracy AS curve_test_accuracy
-         FROM runs r JOIN curves c ON c.task_key = r.task_key WHERE r.sweep = ? ORDER BY r.task_key, c.step`
-      : 'SELECT * FROM runs WHERE sweep = ? ORDER BY lr, batch_size, n_train, momentum, seed';
-    text = formatResult(runQuery(db, sql, [name]), format);
-  } finally {
-    db.close();
-  }
+  const text = withReadOnlyStore(options.db, (store) => {
+    store.requireSweep(name);
+    return formatResult(store.reader.exportRuns(name, options.curves), format);
+  });
   if (options.out) {
     writeFileSync(options.out, text);
     return '';

@@ -1,9 +1,9 @@
 import { availableParallelism, cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { loadEngine } from '../../engines/registry.js';
-import { planSweep, priceTasks, readStoredTimings, type StoredTiming } from '../../scheduler/plan.js';
+import { planSweep, priceTasks, type StoredTiming } from '../../scheduler/plan.js';
 import { searchBudget } from '../../scheduler/search-budget.js';
-import { openReadOnly } from '../../storage/open.js';
+import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { loadSweep } from '../../sweep/index.js';
 import { formatDuration } from '../../ui/format.js';
@@ -26,11 +26,11 @@ export async function planCommand(file: string, options: PlanOptions): Promise<n
   let done = new Set<string>();
   let outcomes = new Map<string, { testAccuracy: number | null }>();
   if (existsSync(dbPath)) {
-    const db = openReadOnly(dbPath);
+    const store = SweepStore.openReadOnly(dbPath);
     try {
-      ({ stored, done, outcomes } = readStoredTimings(db));
+      ({ stored, done, outcomes } = store.reader.storedTimings());
     } finally {
-      db.close();
+      store.close();
     }
   }
   const workers = options.workers ?? availableParallelism();

@@ -87,7 +87,7 @@ async function runOnce(
   store: SweepStore,
   runner: TaskRunner,
   options: RunOptions,
-  search?: SearchProgress,
+  search?: { progress: SearchProgress; attach: (coordinator: Coordinator) => () => void },
 ): Promise<RunSummary> {
   const coordinator = new Coordinator({
     store,
@@ -96,8 +96,9 @@ async function runOnce(
     codeVersion: boptVersion(),
     retries: options.retries,
     retryFailed: options.retryFailed,
-    ...(search ? { search } : {}),
+    ...(search ? { search: search.progress } : {}),
   });
+  const detachSearch = search?.attach(coordinator);
   const detachUi = await attachUi(coordinator, options.ui);
   const detachSignals = onStopSignals(
     () => coordinator.interrupt(),
@@ -106,6 +107,7 @@ async function runOnce(
   try {
     return await coordinator.run();
   } finally {
+    detachSearch?.();
     detachSignals();
     await detachUi();
   }
@@ -146,12 +148,25 @@ async function runSearchRounds(
       };
     }
     const progress = searchProgress(sweep, plan, outcomes, runner.slots);
+    // Groups are independent: when a task finishes and its group's round is complete, that group's
+    // next round joins the running coordinator instead of waiting for every other group's round.
+    const queued = new Set(plan.missing.map((t) => t.key));
+    const attach = (coordinator: Coordinator): (() => void) =>
+      coordinator.onEvent((e) => {
+        if (e.type !== 'task-done' && e.type !== 'task-failed') return;
+        const now = store.finishedOutcomes(candidateKeys);
+        const next = planSearch(sweep, now);
+        const fresh = next.missing.filter((t) => !queued.has(t.key));
+        if (fresh.length === 0) return;
+        for (const t of fresh) queued.add(t.key);
+        coordinator.extend(fresh, searchProgress(sweep, next, now, runner.slots));
+      });
     last = await runOnce(
       round,
       store,
       runner,
       { ...options, retryFailed: options.retryFailed && last === undefined },
-      progress,
+      { progress, attach },
     );
     trained += last.trained;
     if (last.interrupted) return { ...last, trained, wallMs: Date.now() - started };

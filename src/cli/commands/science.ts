@@ -5,21 +5,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { sweepNameOf } from '../../analysis/data.js';
-import { storeFit } from '../../analysis/data.js';
 import { applicableKinds, PLOT_KINDS, plotSpec, renderSvg, svgToPng, type PlotKind } from '../../analysis/plots.js';
 import { analyseSweep, fitTables, claimLines, reportMarkdown, type SweepAnalysis } from '../../analysis/report.js';
 import { evidencePoints } from '../../analysis/claims.js';
 import { BoptError } from '../../errors.js';
 import { resolveDatabasePath } from '../../paths.js';
-import { openReadOnly, openWritable } from '../../storage/open.js';
+import { SweepStore } from '../../storage/store.js';
 
 function analyse(arg: string, db: string | undefined, bootstrap = 1000): SweepAnalysis {
-  const path = resolveDatabasePath(db);
-  const conn = openReadOnly(path);
+  const store = SweepStore.openReadOnly(resolveDatabasePath(db));
   try {
-    return analyseSweep(conn, sweepNameOf(arg), { bootstrap });
+    return analyseSweep(store.reader, sweepNameOf(arg), { bootstrap });
   } finally {
-    conn.close();
+    store.close();
   }
 }
 
@@ -28,12 +26,12 @@ export function fitCommand(arg: string, options: { db?: string; format: string; 
     throw new BoptError(`--format: expected one of table, json, got "${options.format}"`);
   const a = analyse(arg, options.db, options.bootstrap ?? 1000);
   if (a.fit) {
-    // Store the fit (migration 002 is applied by openWritable) so `bopt query` can read it.
-    const conn = openWritable(resolveDatabasePath(options.db));
+    // Store the fit (opening for writing applies migration 002) so `bopt query` can read it.
+    const store = SweepStore.open(resolveDatabasePath(options.db));
     try {
-      storeFit(conn, a.sweep, a.fit);
+      store.saveFit(a.sweep, a.fit);
     } finally {
-      conn.close();
+      store.close();
     }
   }
   if (options.format === 'json') {
