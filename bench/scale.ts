@@ -14,9 +14,9 @@ import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { PiscinaRunner } from '../src/pool/piscina-runner.js';
 import { Coordinator } from '../src/scheduler/coordinator.js';
+import { queryReadOnly } from '../src/storage/query.js';
 import { SweepStore } from '../src/storage/store.js';
 import { parseSweep, sweepTasks } from '../src/sweep/index.js';
 import { CLI } from '../test/helpers/cli.js';
@@ -131,20 +131,16 @@ function checkDatabase(
   dbPath: string,
   name: string,
 ): { done: number; pending: number; running: number; results: number } {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const c = db
-      .prepare(
-        `SELECT coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'pending'), 0) AS pending,
-                coalesce(sum(t.state = 'running'), 0) AS running, count(r.task_key) AS results
-         FROM sweep_tasks st JOIN sweeps s ON s.id = st.sweep_id JOIN tasks t ON t.key = st.task_key
-         LEFT JOIN results r ON r.task_key = t.key WHERE s.name = ?`,
-      )
-      .get(name) as { done: number; pending: number; running: number; results: number };
-    return c;
-  } finally {
-    db.close();
-  }
+  const r = queryReadOnly(
+    dbPath,
+    `SELECT coalesce(sum(t.state = 'done'), 0) AS done, coalesce(sum(t.state = 'pending'), 0) AS pending,
+            coalesce(sum(t.state = 'running'), 0) AS running, count(r.task_key) AS results
+     FROM sweep_tasks st JOIN sweeps s ON s.id = st.sweep_id JOIN tasks t ON t.key = st.task_key
+     LEFT JOIN results r ON r.task_key = t.key WHERE s.name = ?`,
+    [name],
+  );
+  const [done, pending, running, results] = r.rows[0]!.map(Number);
+  return { done: done!, pending: pending!, running: running!, results: results! };
 }
 
 async function runBench(dir: string, points: number, seconds: number): Promise<void> {
