@@ -5,6 +5,7 @@ import { boptClaims, curveClaims, evidenceClaims, evidencePoints, isLogregSweep,
 import type { CurveRow, SweepReader } from '../storage/reader.js';
 import { ANALYSIS_WINDOW, fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
 import { BoptError } from '../errors.js';
+import { priorChecks } from './prior.js';
 
 export interface SweepAnalysis {
   sweep: string;
@@ -86,6 +87,17 @@ export function fitTables(a: SweepAnalysis): string {
         l.exponentBootLo !== null ? `[${f(l.exponentBootLo)}, ${f(l.exponentBootHi)}]` : ''
       } | ${f(l.r2Log)} | ${f(l.spearman)} | ${f(fit.gOptMean)} | ${f(fit.gOptCv)} |`,
     );
+  }
+  const priors = priorChecks(fit);
+  if (priors.length) {
+    out.push('');
+    out.push(
+      `**Theory prior** (B_opt = eps N / (g_opt (1 - m)), g_opt from the best B of the groups before, as a search's prior uses them)`,
+    );
+    out.push('');
+    out.push(`| ${gp} | predicted B_opt | best B found | found / predicted |`);
+    out.push('|---|---|---|---|');
+    for (const c of priors) out.push(`| ${c.groupValue} | ${f(c.predicted)} | ${c.found} | ${f(c.ratio)} |`);
   }
   return out.join('\n') + '\n';
 }

@@ -4,7 +4,7 @@
  * and the stored outcomes of its candidate tasks, so a resumed run replays to the same tasks.
  */
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
-import { predictBopt, searchGroup, type Observation, type SearchState } from '../search/policy.js';
+import { predictBopt, priorGroups, searchGroup, type Observation, type SearchState } from '../search/policy.js';
 
 /** What the planner needs of a stored task: accuracy null for a failed or diverged run. */
 export interface StoredOutcome {
@@ -48,11 +48,6 @@ function groupsOf(tasks: readonly ExpandedTask[]): Group[] {
   return [...groups.values()];
 }
 
-/**
- * Groups whose results group j's prior uses: groups 0 and 1 start at once without one; later groups
- * wait for groups 0 .. max(1, j - 2), so two groups are always searched side by side.
- */
-const priorGroups = (j: number): number => (j < 2 ? 0 : Math.max(2, j - 1));
 
 export function planSearch(sweep: LoadedSweep, outcomes: ReadonlyMap<string, StoredOutcome>): SearchPlan {
   const settings = sweep.search;

@@ -303,6 +303,13 @@ export interface GroupOptimum {
 }
 
 /**
+ * How many groups (the first ones, in the sweep's order) group j's prior uses: groups 0 and 1 start at
+ * once without one; later groups wait for groups 0 .. max(1, j - 2), so two groups are always searched
+ * side by side.
+ */
+export const priorGroups = (j: number): number => (j < 2 ? 0 : Math.max(2, j - 1));
+
+/**
  * The theory's prediction for a new group: the optimal noise scale g = eps N / (B (1 - m)) is about
  * constant, so its geometric mean over the groups already searched gives B = eps N / (g (1 - m)).
  * Null with fewer than two finished groups.

@@ -131,7 +131,7 @@ export function writeFit(db: Database.Database, sweep: string, fit: StoredFit, n
         exponentBootLo: finite(l.exponentBootLo),
         exponentBootHi: finite(l.exponentBootHi),
         r2Log: l.r2Log,
-        spearman: l.spearman,
+        spearman: finite(l.spearman),
         gOptMean: finite(fit.gOptMean),
         gOptCv: finite(fit.gOptCv),
         now,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { BoptError } from '../errors.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 interface Migration {
@@ -9,12 +10,21 @@ interface Migration {
   sql: string;
 }
 
-/** db/migrations/NNN_name.sql, in order. */
+/**
+ * db/migrations/NNN_name.sql, in order. Two files of one number are refused: the database records
+ * only the number, so the second would silently never be applied.
+ */
 export function listMigrations(dir: string = MIGRATIONS_DIR()): Migration[] {
-  return readdirSync(dir)
+  const migrations = readdirSync(dir)
     .filter((f) => /^\d+_.*\.sql$/.test(f))
     .map((f) => ({ version: Number.parseInt(f, 10), file: f, sql: readFileSync(join(dir, f), 'utf8') }))
-    .sort((a, b) => a.version - b.version);
+    .sort((a, b) => a.version - b.version || a.file.localeCompare(b.file));
+  for (let i = 1; i < migrations.length; i++)
+    if (migrations[i]!.version === migrations[i - 1]!.version)
+      throw new BoptError(
+        `${dir}: migrations ${migrations[i - 1]!.file} and ${migrations[i]!.file} share schema version ${migrations[i]!.version}; renumber the newer one`,
+      );
+  return migrations;
 }
 
 /**

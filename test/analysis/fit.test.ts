@@ -9,6 +9,7 @@ import {
   sweptParameter,
   type RunRow,
 } from '../../src/analysis/fit.js';
+import { priorChecks } from '../../src/analysis/prior.js';
 
 const BATCHES = [1, 3, 10, 30, 100, 300, 1000];
 
@@ -106,6 +107,32 @@ describe('B_opt fits', () => {
       `${noisy.exponentBootLo} ${noisy.exponentBootHi}`,
     );
     assert.ok(noisy.exponentLo! < noisy.exponent && noisy.exponent < noisy.exponentHi!);
+  });
+
+  it('theory prior: B_opt proportional to eps is predicted exactly; a flat B_opt is predicted too high', () => {
+    const lrs = [0.1, 0.3, 1, 3];
+    // B_opt = 10 eps lands on the grid points 1, 3, 10, 30
+    const exact = priorChecks(
+      fitSweep(
+        synthetic((lr) => 10 * lr, lrs, 2, 0),
+        { bootstrap: 0 },
+      ),
+    );
+    assert.deepEqual(
+      exact.map((c) => c.groupValue),
+      [1, 3],
+    );
+    for (const c of exact) assert.ok(Math.abs(c.ratio - 1) < 1e-9, JSON.stringify(c));
+    const flat = priorChecks(
+      fitSweep(
+        synthetic(() => 10, lrs, 2, 0),
+        { bootstrap: 0 },
+      ),
+    );
+    assert.ok(
+      flat.every((c) => c.ratio < 0.5),
+      JSON.stringify(flat),
+    );
   });
 
   it('groups by N and by momentum, fitted against N and 1/(1−m)', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fitSweep } from '../../src/analysis/fit.js';
 import { BoptError } from '../../src/errors.js';
 import { queryReadOnly } from '../../src/storage/query.js';
 import { openReadOnly, openWritable } from '../../src/storage/open.js';
@@ -207,5 +208,27 @@ repeats: 2
       [0, 1, 2, 3],
       'positions of the first occurrences: (10, seed 0), (10, 1), (20, 0), (20, 1)',
     );
+
+test('a fit whose groups all have one B_opt is stored, its undefined rank correlation as NULL', () => {
+  withStore((store) => {
+    // two learning rates, both best at B = 20: Spearman of B_opt against eps is NaN (all ties)
+    const rows = [0.1, 1].flatMap((lr) =>
+      [10, 20, 40].map((b) => ({
+        lr,
+        batch_size: b,
+        n_train: 100,
+        momentum: 0,
+        seed: 0,
+        test_accuracy: b === 20 ? 0.9 : 0.5,
+      })),
+    );
+    const fit = fitSweep(rows, { bootstrap: 0 });
+    assert.ok(Number.isNaN(fit.line!.spearman));
+    store.saveFit('ties', fit);
+    assert.deepEqual(rowOf(store.path, "SELECT groups, spearman FROM fit_lines WHERE sweep = 'ties'"), {
+      groups: 2,
+      spearman: null,
+    });
+    assert.equal(valueOf(store.path, "SELECT count(*) FROM fit_summary WHERE sweep = 'ties'"), 2);
   });
 });

@@ -5,7 +5,7 @@
  * folder of their own) and its rows are written with that version's columns.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -136,5 +136,23 @@ test('a database from before progress.worker was renamed to lane is read as it i
       total_steps: 5,
       holder: 'old',
     });
+  }
+});
+
+test('two migrations of one schema version are refused, naming both files', () => {
+  const migrations = join(dir, 'migrations-duplicate');
+  mkdirSync(migrations, { recursive: true });
+  for (const m of listMigrations()) copyFileSync(join(MIGRATIONS_DIR(), m.file), join(migrations, m.file));
+  const latest = latestSchemaVersion();
+  writeFileSync(join(migrations, `${String(latest).padStart(3, '0')}_zz_other.sql`), 'SELECT 1;');
+  assert.throws(
+    () => listMigrations(migrations),
+    new RegExp(`migrations \\d+_\\w+\\.sql and \\d+_zz_other\\.sql share schema version ${latest}`),
+  );
+  const db = new Database(':memory:');
+  try {
+    assert.throws(() => migrate(db, migrations), /share schema version/);
+  } finally {
+    db.close();
   }
 });

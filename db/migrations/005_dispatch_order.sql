@@ -1,4 +1,4 @@
--- bopt schema v4: a sweep's dispatch order (most expensive first, then grid order) as an index, so
+-- bopt schema v5: a sweep's dispatch order (most expensive first, then grid order) as an index, so
 -- that a coordinator reads its pending tasks page by page instead of holding a whole grid in memory.
 
 -- The task's cost (as its sweep computed it) copied into its membership, so that the order is one
