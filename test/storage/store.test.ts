@@ -208,6 +208,8 @@ repeats: 2
       [0, 1, 2, 3],
       'positions of the first occurrences: (10, seed 0), (10, 1), (20, 0), (20, 1)',
     );
+  });
+});
 
 test('a fit whose groups all have one B_opt is stored, its undefined rank correlation as NULL', () => {
   withStore((store) => {
