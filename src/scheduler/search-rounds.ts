@@ -48,7 +48,6 @@ function groupsOf(tasks: readonly ExpandedTask[]): Group[] {
   return [...groups.values()];
 }
 
-
 export function planSearch(sweep: LoadedSweep, outcomes: ReadonlyMap<string, StoredOutcome>): SearchPlan {
   const settings = sweep.search;
   if (!settings) throw new Error(`sweep "${sweep.name}" has no search section`);
