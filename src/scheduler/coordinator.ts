@@ -63,12 +63,6 @@ export interface RunSummary {
   wallMs: number;
 }
 
-interface PendingWrite {
-  write: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
-}
-
 interface LiveTask {
   key: string;
   lane: number;
@@ -95,8 +89,6 @@ export class Coordinator {
   private cursor: DispatchCursor | null = null;
   private readAll = false;
   private readonly windowSize: number;
-  /** Writes waiting for the next commit (see batchedWrite). */
-  private writes: PendingWrite[] = [];
 
   constructor(private readonly options: CoordinatorOptions) {
     this.retries = options.retries ?? 2;
@@ -319,41 +311,12 @@ export class Coordinator {
     }
   }
 
-  /**
-   * A task's write (claim, result, failure) joins the others issued in the same turn of the event
-   * loop, and they commit in one transaction: with tiny tasks the commits, not the training, were what
-   * limited throughput. Each promise resolves only once its write is committed, so a result is stored
-   * before it is reported; a write that fails for good is retried alone, so it fails alone.
-   */
-  private batchedWrite<T>(write: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.writes.push({ write, resolve: resolve as (value: unknown) => void, reject });
-      if (this.writes.length === 1) setImmediate(() => void this.flushWrites());
-    });
-  }
-
-  private async flushWrites(): Promise<void> {
-    const batch = this.writes;
-    this.writes = [];
-    const alone = (w: PendingWrite): void => void this.durableWrite(w.write).then(w.resolve, w.reject);
-    if (batch.length === 1) return alone(batch[0]!);
-    let values: unknown[];
-    try {
-      values = await this.durableWrite(() => this.options.store.inTransaction(() => batch.map((w) => w.write())));
-    } catch (e) {
-      if (e === this.fatal) batch.forEach((w) => w.reject(e));
-      else batch.forEach(alone); // rolled back whole: each again on its own
-      return;
-    }
-    batch.forEach((w, i) => w.resolve(values[i]));
-  }
-
   private async execute(task: TaskRecord): Promise<void> {
     if (this.interrupted) return;
     const { store, runner } = this.options;
     let claim: { attempts: number } | null;
     try {
-      claim = await this.batchedWrite(() => store.claimTask(task.key, this.holder));
+      claim = await this.durableWrite(() => store.claimTask(task.key, this.holder));
     } catch (e) {
       if (e === this.fatal) return;
       throw e;
@@ -399,7 +362,7 @@ export class Coordinator {
         return;
       }
       // A finished result is never turned into a failed attempt by a busy database: it is retried.
-      await this.batchedWrite(() => store.completeTask(task.key, outcome.result, outcome.worker));
+      await this.durableWrite(() => store.completeTask(task.key, outcome.result, outcome.worker));
       this.trained++;
       const r = outcome.result;
       this.emit({
@@ -427,13 +390,13 @@ export class Coordinator {
   private async settleFailure(task: TaskRecord, attemptsBefore: number, lane: number, e: unknown): Promise<void> {
     const { store } = this.options;
     if (this.interrupted) {
-      await this.batchedWrite(() => store.releaseTask(task.key, this.holder));
+      await this.durableWrite(() => store.releaseTask(task.key, this.holder));
       return;
     }
     const message = oneLine(e);
     const attempts = attemptsBefore + 1;
     const final = attempts > this.retries;
-    await this.batchedWrite(() => store.recordFailure(task.key, this.holder, `lane-${lane}`, message, final));
+    await this.durableWrite(() => store.recordFailure(task.key, this.holder, `lane-${lane}`, message, final));
     if (final) {
       this.emit({ type: 'task-failed', key: task.key, params: task.params, lane, attempts, error: message });
     } else {

@@ -322,11 +322,6 @@ export class SweepStore {
     if (this.db.open) this.db.close();
   }
 
-  /** Run several of this store's writes as one transaction (one commit): all of them or none. */
-  inTransaction<T>(writes: () => T): T {
-    return this.db.transaction(writes)();
-  }
-
   /**
    * Record a sweep and all its tasks, idempotently and in one transaction: a task already known (from
    * this sweep or another) is only linked, never reset, so finished work is never repeated.
