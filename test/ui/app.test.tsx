@@ -46,6 +46,15 @@ test('every width from 60 to 200 lays out without wrapping and within the termin
   }
 });
 
+/** Waits until `check` holds (the app reacts to input asynchronously; a loaded machine is slow). */
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 test('keys: tab switches panels, p toggles pause, q quits', async () => {
   let quits = 0;
   let pauses = 0;
@@ -54,21 +63,19 @@ test('keys: tab switches panels, p toggles pause, q quits', async () => {
   );
   assert.match(r.lastFrame()!, /\[overview\]/);
   await sleep(20);
-  r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[science\]/);
+  const next = async (panel: RegExp): Promise<void> => {
+    r.stdin.write('\t');
+    await until(() => panel.test(r.lastFrame()!), String(panel));
+  };
+  await next(/\[science\]/);
   assert.match(r.lastFrame()!, /test accuracy vs log B by eps/);
-  r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[search\]/);
+  await next(/\[search\]/);
   assert.match(r.lastFrame()!, /a grid sweep/);
-  r.stdin.write('\t');
-  await sleep(20);
-  assert.match(r.lastFrame()!, /\[failures \(1\)\]/);
+  await next(/\[failures \(1\)\]/);
   assert.match(r.lastFrame()!, /loss became NaN at step 17/);
   r.stdin.write('p');
   r.stdin.write('q');
-  await sleep(20);
+  await until(() => pauses === 1 && quits === 1, 'p and q');
   r.unmount();
   assert.equal(pauses, 1);
   assert.equal(quits, 1);

@@ -1,8 +1,7 @@
 import { PiscinaRunner } from '../../pool/piscina-runner.js';
 import { Coordinator, type RunSummary } from '../../scheduler/coordinator.js';
-import { loadSweep, parseSweepText, withTasks } from '../../sweep/index.js';
-import { planSearch } from '../../scheduler/search-rounds.js';
-import { searchProgress } from '../../scheduler/search-budget.js';
+import { loadSweep, parseSweepText } from '../../sweep/index.js';
+import { runSearch } from '../../scheduler/search-run.js';
 import type { SearchProgress } from '../../scheduler/events.js';
 import type { LoadedSweep } from '../../sweep/types.js';
 import { SweepStore } from '../../storage/store.js';
@@ -113,64 +112,19 @@ async function runOnce(
   }
 }
 
-/**
- * A search sweep: each round, the search (replayed from the stored outcomes) chooses the tasks, they
- * become the sweep's members, and one coordinator trains the missing ones. Tasks already stored by
- * any sweep are reused, not retrained.
- */
-async function runSearchRounds(
+/** A search sweep: rounds chosen by the search (src/scheduler/search-run.ts), each with the UI attached. */
+function runSearchRounds(
   sweep: LoadedSweep,
   store: SweepStore,
   runner: TaskRunner,
   options: RunOptions,
 ): Promise<RunSummary> {
-  const candidateKeys = sweep.tasks.map((t) => t.key);
-  let last: RunSummary | undefined;
-  const started = Date.now();
-  let trained = 0;
-  for (;;) {
-    const outcomes = store.finishedOutcomes(candidateKeys);
-    const plan = planSearch(sweep, outcomes);
-    const round = withTasks(sweep, plan.chosen);
-    if (plan.done || plan.missing.length === 0) {
-      // Record the final membership (a search over stored results may train nothing at all).
-      store.registerSweep(round, boptVersion());
-      const sweepId = store.requireSweep(sweep.name).id;
-      const counts = store.counts(sweepId);
-      return {
-        sweep: sweep.name,
-        counts,
-        total: counts.total,
-        trained,
-        failed: counts.failed,
-        interrupted: false,
-        wallMs: Date.now() - started,
-      };
-    }
-    const progress = searchProgress(sweep, plan, outcomes, runner.slots);
-    // Groups are independent: when a task finishes and its group's round is complete, that group's
-    // next round joins the running coordinator instead of waiting for every other group's round.
-    const queued = new Set(plan.missing.map((t) => t.key));
-    const attach = (coordinator: Coordinator): (() => void) =>
-      coordinator.onEvent((e) => {
-        if (e.type !== 'task-done' && e.type !== 'task-failed') return;
-        const now = store.finishedOutcomes(candidateKeys);
-        const next = planSearch(sweep, now);
-        const fresh = next.missing.filter((t) => !queued.has(t.key));
-        if (fresh.length === 0) return;
-        for (const t of fresh) queued.add(t.key);
-        coordinator.extend(fresh, searchProgress(sweep, next, now, runner.slots));
-      });
-    last = await runOnce(
-      round,
-      store,
-      runner,
-      { ...options, retryFailed: options.retryFailed && last === undefined },
-      { progress, attach },
-    );
-    trained += last.trained;
-    if (last.interrupted) return { ...last, trained, wallMs: Date.now() - started };
-  }
+  return runSearch(sweep, store, {
+    slots: runner.slots,
+    codeVersion: boptVersion(),
+    runRound: ({ sweep: round, progress, attach, first }) =>
+      runOnce(round, store, runner, { ...options, retryFailed: options.retryFailed && first }, { progress, attach }),
+  });
 }
 
 /**
