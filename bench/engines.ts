@@ -228,11 +228,10 @@ async function twoWorkers(log: (l: string) => void): Promise<number | string> {
   if (!existsSync(workerFile)) return `${workerFile} missing`;
   // Under tsx (bench run from source) the worker registers tsx's loader itself, then imports the .ts file.
   const tsxApi = ts ? import.meta.resolve('tsx/esm/api') : '';
-  const entry = ts
-    ? new URL(
-        `data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(pathToFileURL(workerFile).href)});`)}`,
-      )
-    : pathToFileURL(workerFile);
+  const loader =
+    `import { register } from ${JSON.stringify(tsxApi)}; register(); ` +
+    `await import(${JSON.stringify(pathToFileURL(workerFile).href)});`;
+  const entry = ts ? new URL(`data:text/javascript,${encodeURIComponent(loader)}`) : pathToFileURL(workerFile);
   const runWorkers = async (count: number): Promise<number> => {
     const ready: Promise<void>[] = [];
     const workers = Array.from({ length: count }, () => {

@@ -120,9 +120,12 @@ export function formatOrchestrationBench(b: OrchestrationBench): string {
   const f = (x: number, d = 2) => x.toFixed(d);
   return [
     'orchestration (2 cores):',
-    `  trivial tasks through pool + coordinator + SQLite: ${b.trivialTasks} tasks, ${f(b.trivialTasksPerSecond, 0)} tasks/s (target >= 2000)`,
-    `  ${b.gridTasks}-task grid: validate ${f(b.expandSeconds)} s + expand and store ${f(b.insertSeconds)} s = ${f(b.expandSeconds + b.insertSeconds)} s (target < 3 s)`,
-    `  ${b.trainingTasks} training tasks (${b.trainingEngine}): 1 worker ${f(b.oneWorkerSeconds)} s, 2 workers ${f(b.twoWorkerSeconds)} s, speed-up ${f(b.speedup)}x (target >= 1.85x)`,
+    `  trivial tasks through pool + coordinator + SQLite: ${b.trivialTasks} tasks, ` +
+      `${f(b.trivialTasksPerSecond, 0)} tasks/s (target >= 2000)`,
+    `  ${b.gridTasks}-task grid: validate ${f(b.expandSeconds)} s + expand and store ${f(b.insertSeconds)} s = ` +
+      `${f(b.expandSeconds + b.insertSeconds)} s (target < 3 s)`,
+    `  ${b.trainingTasks} training tasks (${b.trainingEngine}): 1 worker ${f(b.oneWorkerSeconds)} s, ` +
+      `2 workers ${f(b.twoWorkerSeconds)} s, speed-up ${f(b.speedup)}x (target >= 1.85x)`,
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BoptError } from './errors.js';
+import { OptionError } from './errors.js';
 
 /**
  * The folder of bopt's own package.json (name "bopt"), whether running from src/ (tsx) or dist/src/
@@ -30,7 +30,7 @@ export const MIGRATIONS_DIR = (): string => join(packageRoot(), 'db', 'migration
 export function resolveDatabasePath(flag?: string): string {
   if (flag !== undefined) {
     if (flag.trim() === '')
-      throw new BoptError('--db: empty path (give a database file, or leave --db out for the default)');
+      throw new OptionError('database', 'empty path (give a database file, or leave it out for the default)');
     return resolve(flag);
   }
   if (process.env.BOPT_DB) return resolve(process.env.BOPT_DB);

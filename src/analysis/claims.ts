@@ -1,5 +1,5 @@
 /**
- * The paper's claims checked against a sweep's runs (PAPER.md §2–4): each gives a verdict (holds,
+ * The claims of Smith & Le (ICLR 2018, §2–4) checked against a sweep's runs: each gives a verdict (holds,
  * does not hold, inconclusive) and the numbers behind it. Used by `bopt fit` (the evidence table of
  * logistic-regression sweeps) and `bopt report`.
  */
@@ -93,7 +93,9 @@ export function evidenceClaims(rows: readonly RunRow[]): Claim[] {
       claims.push({
         claim: `${ds}: weakly regularised, random labels are memorised (train accuracy 1.0) with chance test accuracy`,
         verdict: memorised && chance ? 'holds' : 'does not hold',
-        evidence: `at l2 ${f3(p.l2)} (lambda ${f3(p.lambda)}): train accuracy ${f3(p.trainAccuracy)}, test accuracy ${f3(p.testAccuracy)} (chance 0.5), ${p.runs} seeds`,
+        evidence:
+          `at l2 ${f3(p.l2)} (lambda ${f3(p.lambda)}): train accuracy ${f3(p.trainAccuracy)}, ` +
+          `test accuracy ${f3(p.testAccuracy)} (chance 0.5), ${p.runs} seeds`,
       });
       const minE = Math.min(...rnd.map((q) => q.evidence));
       claims.push({
@@ -101,7 +103,10 @@ export function evidenceClaims(rows: readonly RunRow[]): Claim[] {
         // |E| < 1 nat is "not worth more than a bare mention" (Jeffreys): a slightly negative E where the
         // model has shrunk to the null (large lambda; the bias fits an unbalanced random labelling) is a tie.
         verdict: minE > 0 ? 'holds' : minE > -1 ? 'inconclusive' : 'does not hold',
-        evidence: `min over ${rnd.length} lambdas of mean E = ${f3(minE)} nats (E/N ${f3(Math.min(...rnd.map((q) => q.evidencePerExample)))})${minE <= 0 && minE > -1 ? '; |E| < 1 nat is a tie with the null model' : ''}`,
+        evidence:
+          `min over ${rnd.length} lambdas of mean E = ${f3(minE)} nats ` +
+          `(E/N ${f3(Math.min(...rnd.map((q) => q.evidencePerExample)))})` +
+          (minE <= 0 && minE > -1 ? '; |E| < 1 nat is a tie with the null model' : ''),
       });
     }
     if (tru.length) {
@@ -110,7 +115,9 @@ export function evidenceClaims(rows: readonly RunRow[]): Claim[] {
       claims.push({
         claim: `${ds}: with true labels E < 0 at some lambda`,
         verdict: p.evidence < 0 ? 'holds' : 'does not hold',
-        evidence: `min mean E = ${f3(p.evidence)} (E/N ${f3(p.evidencePerExample)}) at l2 ${f3(p.l2)}, test accuracy there ${f3(p.testAccuracy)}`,
+        evidence:
+          `min mean E = ${f3(p.evidence)} (E/N ${f3(p.evidencePerExample)}) at l2 ${f3(p.l2)}, ` +
+          `test accuracy there ${f3(p.testAccuracy)}`,
       });
     }
     for (const [name, series] of [
@@ -148,7 +155,9 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
     claims.push({
       claim: `${label}: test accuracy has an interior peak in B`,
       verdict,
-      evidence: `best B ${g.bOptGrid} of ${g.points[0].batchSize}..${g.points[g.points.length - 1].batchSize}: accuracy ${f3(g.accAtGrid)} ± ${f3(g.sdAtGrid)} (sd, ${g.seeds} seeds), ${f3(g.peakMargin)} above the better end`,
+      evidence:
+        `best B ${g.bOptGrid} of ${g.points[0].batchSize}..${g.points[g.points.length - 1].batchSize}: ` +
+        `accuracy ${f3(g.accAtGrid)} ± ${f3(g.sdAtGrid)} (sd, ${g.seeds} seeds), ${f3(g.peakMargin)} above the better end`,
     });
   }
   const l = fit.line;
@@ -156,7 +165,9 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
     claims.push({
       claim: `B_opt increases with ${l.against}`,
       verdict: l.spearman > 0.999 ? 'holds' : l.spearman > 0 ? 'inconclusive' : 'does not hold',
-      evidence: `B_opt = ${fit.groups.map((g) => f3(g.bOpt)).join(', ')} at ${fit.groupParam} = ${fit.groups.map((g) => g.groupValue).join(', ')}; Spearman ${f3(l.spearman)}`,
+      evidence:
+        `B_opt = ${fit.groups.map((g) => f3(g.bOpt)).join(', ')} at ` +
+        `${fit.groupParam} = ${fit.groups.map((g) => g.groupValue).join(', ')}; Spearman ${f3(l.spearman)}`,
     });
     // The union of the t and the bootstrap intervals: with 2-3 seeds a bootstrap over seeds has only a
     // handful of distinct resamples and is far too narrow; with 3 groups the t interval has 1 df.
@@ -176,7 +187,10 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
               ? 'holds'
               : 'inconclusive'
             : 'does not hold',
-      evidence: `exponent ${f3(l.exponent)}${lo !== null && hi !== null ? `, 95 % ${kind} interval [${f3(lo)}, ${f3(hi)}]` : ''}; proportional fit B_opt = ${f3(l.slope)} x ${l.against}, R² ${f3(l.r2)}; log-log R² ${f3(l.r2Log)}; exponent of the best GRID points ${f3(gridExp)}`,
+      evidence:
+        `exponent ${f3(l.exponent)}${lo !== null && hi !== null ? `, 95 % ${kind} interval [${f3(lo)}, ${f3(hi)}]` : ''}; ` +
+        `proportional fit B_opt = ${f3(l.slope)} x ${l.against}, R² ${f3(l.r2)}; log-log R² ${f3(l.r2Log)}; ` +
+        `exponent of the best GRID points ${f3(gridExp)}`,
     });
     // The paper claims equal peak accuracy only across eps (and m): more data (N) raises the peak.
     if (fit.groupParam !== 'n_train') {
@@ -199,7 +213,9 @@ export function boptClaims(rows: readonly RunRow[], fit: SweepFit): Claim[] {
             : c.r2NoiseScale > c.r2BatchSize
               ? 'inconclusive'
               : 'does not hold',
-        evidence: `R² of one quadratic in ln g ${f3(c.r2NoiseScale)} vs in ln B ${f3(c.r2BatchSize)} (${c.runs} runs with B < N); g_opt = ${fit.groups.map((g) => f3(g.gOpt)).join(', ')} (cv ${f3(fit.gOptCv ?? NaN)})`,
+        evidence:
+          `R² of one quadratic in ln g ${f3(c.r2NoiseScale)} vs in ln B ${f3(c.r2BatchSize)} (${c.runs} runs with B < N); ` +
+          `g_opt = ${fit.groups.map((g) => f3(g.gOpt)).join(', ')} (cv ${f3(fit.gOptCv ?? NaN)})`,
       });
     }
   }
@@ -234,7 +250,9 @@ export function curveClaims(rows: readonly RunRow[], curves: readonly CurveRow[]
   const noise = Math.sqrt((a.length > 1 ? sd(a) ** 2 / a.length : 0) + (z.length > 1 ? sd(z) ** 2 / z.length : 0));
   const clear = Math.max(2 * noise, 0.005);
   const l2 = Math.max(...rows.map((r) => r.l2 ?? 0));
-  const numbers = `final test accuracy B = ${small}: ${f3(mean(a))}, B = ${large}: ${f3(mean(z))} (gap ${f3(gap)}, noise ±${f3(noise)}, ${a.length}+${z.length} runs)`;
+  const numbers =
+    `final test accuracy B = ${small}: ${f3(mean(a))}, B = ${large}: ${f3(mean(z))} ` +
+    `(gap ${f3(gap)}, noise ±${f3(noise)}, ${a.length}+${z.length} runs)`;
   const claims: Claim[] = [];
   if (l2 === 0) {
     claims.push({

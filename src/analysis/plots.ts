@@ -96,7 +96,9 @@ export function plotSpec(kind: PlotKind, input: PlotInput): TopLevelSpec {
       });
       return {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-        title: `${title}: exponent ${line.exponent.toFixed(2)}, B = ${line.slope.toPrecision(3)}·${line.against} (R² ${line.r2.toFixed(2)})`,
+        title:
+          `${title}: exponent ${line.exponent.toFixed(2)}, ` +
+          `B = ${line.slope.toPrecision(3)}·${line.against} (R² ${line.r2.toFixed(2)})`,
         width: W,
         height: H,
         layer: [

@@ -4,7 +4,7 @@
 import { boptClaims, curveClaims, evidenceClaims, evidencePoints, isLogregSweep, type Claim } from './claims.js';
 import type { CurveRow, SweepReader } from '../storage/reader.js';
 import { ANALYSIS_WINDOW, fitSweep, type FitOptions, type RunRow, type SweepFit } from './fit.js';
-import { BoptError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { priorChecks } from './prior.js';
 
 export interface SweepAnalysis {
@@ -22,14 +22,14 @@ export interface SweepAnalysis {
 export function analyseSweep(reader: SweepReader, sweep: string, options: FitOptions = {}): SweepAnalysis {
   const rows = reader.runs(sweep);
   const { total, done } = reader.taskCounts(sweep);
-  if (rows.length === 0) throw new BoptError(`sweep "${sweep}" has no finished runs yet`);
+  if (rows.length === 0) throw new InputError(`sweep "${sweep}" has no finished runs yet`);
   const curves = reader.curves(sweep);
   if (isLogregSweep(rows)) return { sweep, rows, curves, fit: null, claims: evidenceClaims(rows), total, done };
   let fit: SweepFit;
   try {
     fit = fitSweep(rows, { window: ANALYSIS_WINDOW, ...options });
   } catch (e) {
-    throw new BoptError(`${sweep}: ${(e as Error).message}`);
+    throw new InputError(`${sweep}: ${(e as Error).message}`, { cause: e });
   }
   const manyB = new Set(rows.map((r) => r.batch_size)).size >= 3;
   return { sweep, rows, curves, fit, claims: manyB ? boptClaims(rows, fit) : curveClaims(rows, curves), total, done };
@@ -46,7 +46,8 @@ export function fitTables(a: SweepAnalysis): string {
     out.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const p of evidencePoints(a.rows)) {
       out.push(
-        `| ${p.dataset} | ${p.labels} | ${f(p.l2)} | ${f(p.lambda)} | ${p.runs} | ${f(p.trainAccuracy)} | ${f(p.testAccuracy)} | ${f(p.trainLoss)} | ${f(p.testLoss)} | ${f(p.evidence, 4)} | ${f(p.evidencePerExample)} |`,
+        `| ${p.dataset} | ${p.labels} | ${f(p.l2)} | ${f(p.lambda)} | ${p.runs} | ${f(p.trainAccuracy)} | ${f(p.testAccuracy)} ` +
+          `| ${f(p.trainLoss)} | ${f(p.testLoss)} | ${f(p.evidence, 4)} | ${f(p.evidencePerExample)} |`,
       );
     }
     return out.join('\n') + '\n';
@@ -70,7 +71,8 @@ export function fitTables(a: SweepAnalysis): string {
     const interval = g.bOptLo !== null ? ` [${f(g.bOptLo)}, ${f(g.bOptHi)}]` : '';
     out.push(
       `B_opt: grid ${g.bOptGrid} (neighbours ${g.gridLo}..${g.gridHi}), continuous ${f(g.bOpt)} (${g.method})${interval}; ` +
-        `interior peak: ${g.interiorPeak ? 'yes' : 'no'} (margin ${f(g.peakMargin)}); g_opt ${f(g.gOpt)}${g.gOptLo !== null ? ` [${f(g.gOptLo)}, ${f(g.gOptHi)}]` : ''}`,
+        `interior peak: ${g.interiorPeak ? 'yes' : 'no'} (margin ${f(g.peakMargin)}); ` +
+        `g_opt ${f(g.gOpt)}${g.gOptLo !== null ? ` [${f(g.gOptLo)}, ${f(g.gOptHi)}]` : ''}`,
     );
     out.push('');
   }
@@ -112,7 +114,8 @@ export function claimLines(claims: readonly Claim[]): string {
 export function reportMarkdown(analyses: readonly SweepAnalysis[], figures: Map<string, string[]>): string {
   const out: string[] = ['# Smith & Le (2018) reproduction report', ''];
   out.push(
-    `Generated ${new Date().toISOString()} by \`bopt report\`. Verdicts: holds / does not hold / inconclusive, with the numbers behind them.`,
+    `Generated ${new Date().toISOString()} by \`bopt report\`. ` +
+      'Verdicts: holds / does not hold / inconclusive, with the numbers behind them.',
     '',
   );
   out.push('## Verdicts', '');

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import { BoptError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { Cell, QueryResult } from '../storage/query.js';
 
 export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
@@ -8,7 +8,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function parseFormat(value: string, allowed: readonly OutputFormat[] = OUTPUT_FORMATS): OutputFormat {
   if ((allowed as readonly string[]).includes(value)) return value as OutputFormat;
-  throw new BoptError(`--format: expected one of ${allowed.join(', ')}, got "${value}"`);
+  throw new InputError(`--format: expected one of ${allowed.join(', ')}, got "${value}"`);
 }
 
 const plain = (c: Cell): string | number | null => {

@@ -3,7 +3,7 @@
  * The `bopt` command line. Parsing and output only: all work is done by the core modules.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BoptError } from '../errors.js';
+import { BoptError, InputError } from '../errors.js';
 import { escapedDatabaseError, isDatabaseError } from '../storage/problems.js';
 import { exportCommand, listCommand, queryCommand, statusCommand } from './commands/inspect.js';
 import { parseIntOption, resumeCommand, runCommand, type RunOptions } from './commands/run.js';
@@ -11,6 +11,7 @@ import { planCommand, type PlanOptions } from './commands/plan.js';
 import { fitCommand, plotCommand, reportCommand } from './commands/science.js';
 import { boptVersion } from '../version.js';
 import { workerCommand, type WorkerCommandOptions } from './commands/worker.js';
+import { describeError, EXIT_BAD_INPUT, exitCodeOf } from './errors.js';
 
 const program = new Command();
 program
@@ -25,7 +26,7 @@ const positiveInt =
   (name: string) =>
   (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new BoptError(`${name}: expected a positive integer, got "${value}"`);
+    if (!Number.isInteger(n) || n < 1) throw new InputError(`${name}: expected a positive integer, got "${value}"`);
     return n;
   };
 
@@ -66,7 +67,8 @@ program
   .command('plan')
   .argument('<file>', 'sweep file (YAML or JSON)')
   .description(
-    'dry run: tasks, CPU-hours and wall time of `bopt run FILE` here, priced from stored wall times of similar tasks or a short probe; trains and writes nothing',
+    'dry run: tasks, CPU-hours and wall time of `bopt run FILE` here, priced from stored wall times of similar ' +
+      'tasks or a short probe; trains and writes nothing',
   )
   .addOption(dbOption())
   .option(
@@ -153,7 +155,8 @@ program
   .command('fit')
   .argument('<sweep>', 'sweep name or sweep file')
   .description(
-    'B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); the evidence table for logistic-regression sweeps',
+    'B_opt per group with bootstrap intervals and its line fit (stored in the fits tables); ' +
+      'the evidence table for logistic-regression sweeps',
   )
   .addOption(dbOption())
   .option('--format <format>', 'table or json', 'table')
@@ -191,12 +194,12 @@ async function main(): Promise<void> {
     const e = isDatabaseError(caught) ? escapedDatabaseError(caught) : caught;
     if (e instanceof CommanderError) {
       // Commander already printed its one-line message (or the help/version text).
-      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
       return;
     }
     if (e instanceof BoptError) {
-      process.stderr.write(`bopt: ${e.message}\n`);
-      process.exitCode = e.exitCode;
+      process.stderr.write(`bopt: ${describeError(e)}\n`);
+      process.exitCode = exitCodeOf(e);
       return;
     }
     process.stderr.write(`bopt: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -8,9 +8,9 @@
  *  - tfjs:      ./tfjs/index.ts exports `async loadTfjsEngine(): Promise<KernelFactory>`; imported
  *               only when asked for (it is heavy).
  * A missing module or a failing load never crashes the caller: loadEngine() rejects with a one-line
- * BoptError, and loadEngineOrFallback() returns the reference engine plus the line to print once.
+ * EngineError, and loadEngineOrFallback() returns the reference engine plus the line to print once.
  */
-import { BoptError, oneLine } from '../errors.js';
+import { EngineError, oneLine } from '../errors.js';
 import type { EngineName } from './config.js';
 import { referenceEngine } from './reference/index.js';
 import type { KernelFactory } from './types.js';
@@ -67,17 +67,17 @@ export function engineUnavailableReason(name: EngineName): string | null {
   return null;
 }
 
-function unavailable(name: EngineName, reason: string): BoptError {
-  return new BoptError(`engine "${name}" is not available on this machine (${reason})`);
+function unavailable(name: EngineName, reason: string): EngineError {
+  return new EngineError(`engine "${name}" is not available on this machine (${reason})`);
 }
 
-/** The factory of an engine; rejects with a one-line BoptError when it is not available. */
+/** The factory of an engine; rejects with a one-line EngineError when it is not available. */
 export async function loadEngine(name: EngineName): Promise<KernelFactory> {
   switch (name) {
     case 'reference':
       return referenceEngine;
     case 'native':
-      if (!native.factory) throw new BoptError(`engine "native" is not built on this machine (${native.reason})`);
+      if (!native.factory) throw new EngineError(`engine "native" is not built on this machine (${native.reason})`);
       return native.factory;
     case 'tfjs': {
       let mod: { loadTfjsEngine?: () => Promise<KernelFactory> };
@@ -95,7 +95,7 @@ export async function loadEngine(name: EngineName): Promise<KernelFactory> {
       }
     }
     default:
-      throw new BoptError(`unknown engine "${String(name)}"`);
+      throw new EngineError(`unknown engine "${String(name)}"`);
   }
 }
 
@@ -107,7 +107,7 @@ export async function loadEngineOrFallback(name: EngineName): Promise<{ factory:
   try {
     return { factory: await loadEngine(name) };
   } catch (e) {
-    if (!(e instanceof BoptError) || name === 'reference') throw e;
+    if (!(e instanceof EngineError) || name === 'reference') throw e;
     return { factory: referenceEngine, warning: `${e.message}; using reference` };
   }
 }

@@ -19,7 +19,7 @@ import { Queue, QueueEvents, type Job, type JobState as BullState } from 'bullmq
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } from '../pool/protocol.js';
 import { boptVersion as currentBoptVersion } from '../version.js';
-import { BoptError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import type { SweepStore } from '../storage/store.js';
 import {
   DEFAULT_QUEUE_NAME,
@@ -108,7 +108,7 @@ export class BullmqRunner implements TaskRunner {
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.slots = options.slots ?? DEFAULT_QUEUE_SLOTS;
     if (!Number.isInteger(this.slots) || this.slots < 1)
-      throw new BoptError(`--queue-slots: expected a positive integer, got ${this.slots}`);
+      throw new OptionError('queueSlots', `expected a positive integer, got ${this.slots}`);
     this.boptVersion = options.boptVersion ?? currentBoptVersion();
     const base = bullmqOptions(this.endpoint);
     this.queue = new Queue(this.queueName, base);

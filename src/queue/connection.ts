@@ -4,7 +4,7 @@
  */
 import type { QueueBaseOptions, RedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BoptError } from '../errors.js';
+import { OptionError, QueueError } from '../errors.js';
 
 export const QUEUE_URL_FORMS = 'redis://[user:pass@]host:port[/db] or rediss://... (TLS)';
 
@@ -20,10 +20,10 @@ export interface QueueEndpoint {
   display: string;
 }
 
-/** Parse and validate a `--queue` URL; throws a BoptError with a one-line message naming the problem. */
+/** Parse and validate a `--queue` URL; throws an OptionError with a one-line message naming the problem. */
 export function parseQueueUrl(raw: string): QueueEndpoint {
   const fail = (why: string): never => {
-    throw new BoptError(`--queue: ${why} in "${redact(raw)}"; expected ${QUEUE_URL_FORMS}`);
+    throw new OptionError('queueUrl', `${why} in "${redact(raw)}"; expected ${QUEUE_URL_FORMS}`);
   };
   let url: URL;
   try {
@@ -62,7 +62,7 @@ export function parseQueueUrl(raw: string): QueueEndpoint {
 /** A queue name usable in Redis keys and on the command line. */
 export function checkQueueName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
-    throw new BoptError(`--queue-name: expected letters, digits, ".", "_" or "-" (at most 100), got "${name}"`);
+    throw new OptionError('queueName', `expected letters, digits, ".", "_" or "-" (at most 100), got "${name}"`);
   }
   return name;
 }
@@ -79,7 +79,7 @@ function redact(raw: string): string {
 
 /**
  * One connection that does not retry: PING, then quit. A refused connection, an unknown host or a bad
- * password is a one-line BoptError at once. (Done before any BullMQ object exists, because closing a
+ * password is a one-line QueueError at once. (Done before any BullMQ object exists, because closing a
  * BullMQ connection that never connected leaves an unhandled rejection behind in BullMQ 5.)
  */
 export async function preflight(endpoint: QueueEndpoint, timeoutMs: number): Promise<void> {
@@ -98,7 +98,7 @@ export async function preflight(endpoint: QueueEndpoint, timeoutMs: number): Pro
     await client.ping();
   } catch (e) {
     const err = last ?? (e as Error);
-    throw new BoptError(
+    throw new QueueError(
       `cannot reach Redis at ${endpoint.display}: ${err.message || (err as NodeJS.ErrnoException).code || 'connection failed'}`,
     );
   } finally {
@@ -138,8 +138,8 @@ export class ConnectWatch {
     try {
       await Promise.race([ready, failed]);
     } catch (e) {
-      if (e instanceof BoptError) throw e;
-      throw new BoptError(
+      if (e instanceof QueueError) throw e;
+      throw new QueueError(
         `cannot use Redis at ${this.endpoint.display}: ${e instanceof Error ? e.message : String(e)}`,
       );
     } finally {
@@ -148,8 +148,8 @@ export class ConnectWatch {
     }
   }
 
-  private error(fallback = 'connection failed'): BoptError {
+  private error(fallback = 'connection failed'): QueueError {
     const why = this.last ? this.last.message || (this.last as NodeJS.ErrnoException).code || fallback : fallback;
-    return new BoptError(`cannot reach Redis at ${this.endpoint.display}: ${why}`);
+    return new QueueError(`cannot reach Redis at ${this.endpoint.display}: ${why}`);
   }
 }

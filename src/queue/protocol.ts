@@ -41,7 +41,10 @@ export function versionRefusal(
   worker: string,
 ): string | null {
   if (!data || data.format !== 1 || !data.job || typeof data.job.key !== 'string') {
-    return `worker ${worker} (bopt ${local.boptVersion}) cannot read this job: unknown job format ${JSON.stringify(data?.format)}; run the coordinator and the workers with the same bopt version`;
+    return (
+      `worker ${worker} (bopt ${local.boptVersion}) cannot read this job: unknown job format ${JSON.stringify(data?.format)}; ` +
+      'run the coordinator and the workers with the same bopt version'
+    );
   }
   const engine = data.job.params?.engine as string | undefined;
   const mine = engine === undefined ? undefined : local.engineVersions[engine];

@@ -17,7 +17,7 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { PiscinaRunner } from '../pool/piscina-runner.js';
 import type { JobProgress } from '../pool/protocol.js';
 import { boptVersion as currentBoptVersion } from '../version.js';
-import { BoptError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import {
   DEFAULT_QUEUE_NAME,
   bullmqOptions,
@@ -88,10 +88,10 @@ export class QueueWorker {
     this.queueName = checkQueueName(options.queueName ?? DEFAULT_QUEUE_NAME);
     this.concurrency = options.workers ?? availableParallelism();
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
-      throw new BoptError(`--workers: expected a positive integer, got ${this.concurrency}`);
+      throw new OptionError('workers', `expected a positive integer, got ${this.concurrency}`);
     const stallMs = options.stallMs ?? 30_000;
     if (!Number.isInteger(stallMs) || stallMs < 200)
-      throw new BoptError(`--stall-ms: expected an integer of at least 200, got ${stallMs}`);
+      throw new OptionError('stallMs', `expected an integer of at least 200, got ${stallMs}`);
     this.versions = localVersions(options.boptVersion ?? currentBoptVersion());
     this.log = options.log ?? ((line) => process.stderr.write(`bopt worker: ${line}\n`));
     this.pool = new PiscinaRunner({ workers: this.concurrency, progressIntervalMs: options.progressIntervalMs ?? 500 });
@@ -110,7 +110,8 @@ export class QueueWorker {
   }
 
   get description(): string {
-    return `bopt ${this.versions.boptVersion}, ${this.concurrency} thread${this.concurrency === 1 ? '' : 's'}, queue "${this.queueName}" at ${this.endpoint.display}`;
+    const threads = `${this.concurrency} thread${this.concurrency === 1 ? '' : 's'}`;
+    return `bopt ${this.versions.boptVersion}, ${threads}, queue "${this.queueName}" at ${this.endpoint.display}`;
   }
 
   /**

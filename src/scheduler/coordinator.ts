@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { BoptError, oneLine } from '../errors.js';
+import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import { sweepEngines, sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
@@ -25,17 +25,11 @@ export interface CoordinatorOptions {
   retries?: number;
   /** Put failed tasks back to pending before starting. */
   retryFailed?: boolean;
-  /** A lease not renewed for this long is dead. Default 15 s. */
+  /** A lease not renewed for this long is dead. Default 15 s; the fault tests let one expire quickly. */
   leaseTtlMs?: number;
-  /** Lease renewal period. Default 2 s. */
-  heartbeatMs?: number;
-  /** How often step-level progress is written to the database for `bopt watch`. Default 500 ms. */
-  progressPublishMs?: number;
-  /** Engine label for the header (the sweep may mix engines). */
-  engineLabel?: string;
   /**
    * How long a database write that fails on a lock held elsewhere or a full disk is retried (with
-   * backoff) before the run stops. Default 120 s.
+   * backoff) before the run stops. Default 120 s; the fault tests exhaust a short one.
    */
   storeRetryMs?: number;
   /**
@@ -49,8 +43,10 @@ export interface CoordinatorOptions {
   search?: SearchProgress;
 }
 
-/** Exit code of a run stopped because its database stayed unwritable. */
-export const EXIT_DATABASE_UNWRITABLE = 4;
+/** Lease renewal period: several renewals fit in the default lease TTL. */
+const HEARTBEAT_MS = 2_000;
+/** How often step-level progress is written to the database for `bopt watch`. */
+const PROGRESS_PUBLISH_MS = 500;
 
 export interface RunSummary {
   sweep: string;
@@ -93,7 +89,7 @@ export class Coordinator {
   constructor(private readonly options: CoordinatorOptions) {
     this.retries = options.retries ?? 2;
     if (!Number.isInteger(this.retries) || this.retries < 0)
-      throw new BoptError(`--retries: expected a non-negative integer, got ${options.retries}`);
+      throw new OptionError('retries', `expected a non-negative integer, got ${options.retries}`);
     this.windowSize = options.pendingWindow ?? 256;
     if (!Number.isInteger(this.windowSize) || this.windowSize < 1)
       throw new RangeError(`pendingWindow: expected a positive integer, got ${options.pendingWindow}`);
@@ -149,7 +145,7 @@ export class Coordinator {
         type: 'sweep-start',
         sweep: sweep.name,
         database: store.path,
-        engine: this.options.engineLabel ?? sweepEngines(sweep).join('+'),
+        engine: sweepEngines(sweep).join('+'),
         workers: runner.slots,
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
@@ -167,11 +163,11 @@ export class Coordinator {
             throw e;
           }
           if (!renewed) {
-            this.fatal = new BoptError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`, 3);
+            this.fatal = new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
             this.interrupt();
           }
-        }, this.options.heartbeatMs ?? 2_000),
-        setInterval(() => this.publishProgress(), this.options.progressPublishMs ?? 500),
+        }, HEARTBEAT_MS),
+        setInterval(() => this.publishProgress(), PROGRESS_PUBLISH_MS),
       );
       for (const t of timers) t.unref();
 
@@ -220,7 +216,7 @@ export class Coordinator {
       position += taken;
       if (ended) return;
       if (!store.renewLease(sweepId, this.holder, ttlMs))
-        throw new BoptError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`, 3);
+        throw new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
       await yieldToEvents();
       if (this.interrupted) return;
     }
@@ -293,10 +289,9 @@ export class Coordinator {
         const waitedMs = Date.now() - started;
         const problem = `${this.options.store.path} is ${describeProblem(e)}`;
         if (waitedMs >= budget) {
-          this.fatal ??= new BoptError(
-            `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping. ` +
-              `Unrecorded tasks return to pending: bopt resume ${this.options.sweep.name}`,
-            EXIT_DATABASE_UNWRITABLE,
+          this.fatal ??= new StoreUnwritableError(
+            `database ${problem}, still after ${Math.round(waitedMs / 1000)}s; stopping`,
+            this.options.sweep.name,
           );
           this.interrupt();
           throw this.fatal;

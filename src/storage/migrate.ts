@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { BoptError } from '../errors.js';
+import { DatabaseError } from '../errors.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 interface Migration {
@@ -21,8 +21,9 @@ export function listMigrations(dir: string = MIGRATIONS_DIR()): Migration[] {
     .sort((a, b) => a.version - b.version || a.file.localeCompare(b.file));
   for (let i = 1; i < migrations.length; i++)
     if (migrations[i]!.version === migrations[i - 1]!.version)
-      throw new BoptError(
-        `${dir}: migrations ${migrations[i - 1]!.file} and ${migrations[i]!.file} share schema version ${migrations[i]!.version}; renumber the newer one`,
+      throw new DatabaseError(
+        `${dir}: migrations ${migrations[i - 1]!.file} and ${migrations[i]!.file} ` +
+          `share schema version ${migrations[i]!.version}; renumber the newer one`,
       );
   return migrations;
 }

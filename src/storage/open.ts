@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { BoptError } from '../errors.js';
+import { DatabaseError, DatabaseNotFoundError, ForeignDatabaseError } from '../errors.js';
 import { latestSchemaVersion, migrate } from './migrate.js';
 import { databaseError, isBusy, noteOpened } from './problems.js';
 
@@ -22,15 +22,13 @@ function checkIdentity(db: Database.Database, path: string, allowEmpty: boolean)
     )
     .get() as { version: number; objects: number };
   if (version > latestSchemaVersion())
-    throw new BoptError(
+    throw new DatabaseError(
       `database ${path} has schema v${version}, newer than this bopt understands (v${latestSchemaVersion()}): upgrade bopt`,
     );
   if (version === 0 && (objects > 0 || !allowEmpty))
-    throw new BoptError(
-      objects > 0
-        ? `database ${path} is not a bopt database (it has tables of another application); pass another --db`
-        : `database ${path} is not a bopt database (no schema)`,
-    );
+    throw objects > 0
+      ? new ForeignDatabaseError(`database ${path} is not a bopt database (it has tables of another application)`)
+      : new DatabaseError(`database ${path} is not a bopt database (no schema)`);
 }
 
 /** Open (creating if needed) a database for writing: WAL, foreign keys, schema migrated. */
@@ -80,7 +78,7 @@ function prepareWritable(db: Database.Database, path: string, busyTimeoutMs: num
 /** Open an existing database read-only: writes through it fail in SQLite itself. */
 export function openReadOnly(path: string): Database.Database {
   if (!existsSync(path)) {
-    throw new BoptError(`database not found: ${path} (run \`bopt run SWEEP_FILE\` first, or pass --db / set BOPT_DB)`);
+    throw new DatabaseNotFoundError(path);
   }
   let db: Database.Database;
   try {

@@ -1,10 +1,10 @@
 /**
  * SQLite failures translated into what a user can act on. The storage layer is the only place that
- * knows SQLite's error codes; callers get a BoptError naming the file and the problem, or ask
+ * knows SQLite's error codes; callers get a DatabaseError naming the file and the problem, or ask
  * whether a write failure is transient (a lock, a full disk) and worth retrying.
  */
 import Database from 'better-sqlite3';
-import { BoptError } from '../errors.js';
+import { BoptError, DatabaseError } from '../errors.js';
 
 /** The databases this process opened, most recent last: a failure deep in a query names its file. */
 const opened: string[] = [];
@@ -55,9 +55,9 @@ export function isTransientWriteError(e: unknown): boolean {
   );
 }
 
-export function databaseError(path: string, e: unknown, exitCode = 2): BoptError {
+export function databaseError(path: string, e: unknown): BoptError {
   if (e instanceof BoptError) return e;
-  return new BoptError(`database ${path}: ${describeProblem(e)}`, exitCode);
+  return new DatabaseError(`database ${path}: ${describeProblem(e)}`, { cause: e });
 }
 
 /** An SQLite error that escaped a command, as a one-line error naming the last database opened. */

@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
-import { BoptError } from '../errors.js';
+import Database from 'better-sqlite3';
+import { InputError } from '../errors.js';
 import { openReadOnly } from './open.js';
 
 export type Cell = string | number | bigint | Buffer | null;
@@ -27,10 +27,10 @@ export function runQuery(db: Database.Database, sql: string, params: Cell[] = []
   try {
     stmt = db.prepare(sql);
   } catch (e) {
-    throw new BoptError(`bad SQL: ${(e as Error).message}`);
+    throw new InputError(`bad SQL: ${(e as Error).message}`);
   }
   if (!stmt.reader) {
-    throw new BoptError(
+    throw new InputError(
       'query refused: the database is opened read-only and this statement returns no rows (only SELECT-like queries are allowed)',
     );
   }
@@ -40,7 +40,8 @@ export function runQuery(db: Database.Database, sql: string, params: Cell[] = []
     return { columns, rows };
   } catch (e) {
     const message = (e as Error).message;
-    if (/readonly/i.test(message)) throw new BoptError(`query refused: the database is opened read-only (${message})`);
-    throw new BoptError(`SQL error: ${message}`);
+    if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_READONLY'))
+      throw new InputError(`query refused: the database is opened read-only (${message})`);
+    throw new InputError(`SQL error: ${message}`);
   }
 }

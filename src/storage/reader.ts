@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { trainConfigSchema, type TrainConfig } from '../engines/config.js';
-import { BoptError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { runQuery, type QueryResult } from './query.js';
 
 /** One finished run of a sweep as the `runs` view gives it: parameters and final metrics. */
@@ -109,7 +109,7 @@ export class SweepReader {
   /** The finished runs of a sweep, by task key. Refuses a sweep the database does not hold. */
   runs(sweep: string): RunRecord[] {
     if (!this.prepared('SELECT 1 FROM sweeps WHERE name = ?').get(sweep))
-      throw new BoptError(`no sweep named "${sweep}" in the database`);
+      throw new NotFoundError(`no sweep named "${sweep}" in the database`);
     return this.prepared(
       `SELECT task_key, model, dataset, labels, lr, batch_size, n_train, momentum, l2, steps, seed, noise_scale,
               train_accuracy, train_loss, test_accuracy, test_loss, diverged, log_evidence, log_evidence_per_example

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
-import { BoptError } from '../errors.js';
+import { LockedError, NotFoundError } from '../errors.js';
 import { sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { writeFit, type StoredFit } from './fits.js';
@@ -459,7 +459,7 @@ export class SweepStore {
     const s = this.getSweep(name);
     if (!s) {
       const known = this.listSweeps().map((x) => x.name);
-      throw new BoptError(
+      throw new NotFoundError(
         `unknown sweep "${name}" in ${this.path}${known.length ? ` (known: ${known.join(', ')})` : ' (no sweeps yet)'}`,
       );
     }
@@ -640,10 +640,9 @@ export class SweepStore {
           const dead = current.expiresAt <= now || (current.host === host && !processAlive(current.pid));
           if (!dead) {
             const age = Math.round((now - current.heartbeatAt) / 1000);
-            throw new BoptError(
+            throw new LockedError(
               `sweep "${sweepName}" is already being run by pid ${current.pid} on ${current.host} (heartbeat ${age}s ago); ` +
                 `stop that coordinator first, or wait ${Math.ceil((current.expiresAt - now) / 1000)}s for its lease to expire`,
-              3,
             );
           }
         }

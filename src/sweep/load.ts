@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter, isMap, isNode, isScalar, isSeq } from 'yaml';
-import { BoptError } from '../errors.js';
+import { BoptError, InputError, NotFoundError } from '../errors.js';
 import type { ExpandOptions } from './expand.js';
 import { GridSweep } from './grid.js';
 import { specHash } from './identity.js';
@@ -55,7 +55,7 @@ function makeLocator(text: string): Locator {
 
 function syntaxError(file: string, kind: string, message: string, line?: number, column?: number): BoptError {
   const where = line !== undefined ? ` line ${line}${column !== undefined ? `, column ${column}` : ''}:` : '';
-  return new BoptError(`${file}:${where} ${kind} syntax error: ${message}`);
+  return new InputError(`${file}:${where} ${kind} syntax error: ${message}`);
 }
 
 function parseJson(text: string, file: string): unknown {
@@ -126,19 +126,20 @@ export function loadSweep(file: string, options: ExpandOptions = {}): LoadedSwee
     // Checked before reading: a device, a FIFO or a huge file must not be read into memory.
     const info = statSync(file);
     if (!info.isFile() && !info.isDirectory())
-      throw new BoptError(`${shown}: cannot read: not a regular file, expected a sweep file`);
+      throw new InputError(`${shown}: cannot read: not a regular file, expected a sweep file`);
     if (info.size > MAX_SWEEP_FILE_BYTES)
-      throw new BoptError(
-        `${shown}: the file is ${(info.size / 2 ** 20).toFixed(1)} MiB; a sweep file is at most ${MAX_SWEEP_FILE_BYTES / 2 ** 20} MiB (use grid ranges, not listed values)`,
+      throw new InputError(
+        `${shown}: the file is ${(info.size / 2 ** 20).toFixed(1)} MiB; ` +
+          `a sweep file is at most ${MAX_SWEEP_FILE_BYTES / 2 ** 20} MiB (use grid ranges, not listed values)`,
       );
     text = readFileSync(file, 'utf8');
   } catch (e) {
     if (e instanceof BoptError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new BoptError(`${shown}: file not found`);
-    if (code === 'EISDIR') throw new BoptError(`${shown}: cannot read: it is a directory, expected a sweep file`);
-    if (code === 'EACCES' || code === 'EPERM') throw new BoptError(`${shown}: cannot read: permission denied`);
-    throw new BoptError(`${shown}: cannot read: ${(e as Error).message.split('\n')[0]}`);
+    if (code === 'ENOENT') throw new NotFoundError(`${shown}: file not found`);
+    if (code === 'EISDIR') throw new InputError(`${shown}: cannot read: it is a directory, expected a sweep file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${shown}: cannot read: permission denied`);
+    throw new InputError(`${shown}: cannot read: ${(e as Error).message.split('\n')[0]}`);
   }
   return parseSweep(text, file, options);
 }

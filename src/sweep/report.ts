@@ -3,7 +3,7 @@
  * with ` (line N)` appended when the field can be located in the file.
  */
 import type { z } from 'zod';
-import { BoptError } from '../errors.js';
+import { InputError } from '../errors.js';
 
 export type PathSegment = string | number;
 
@@ -41,7 +41,7 @@ export function describeValue(v: unknown): string {
   return typeof v;
 }
 
-export function specError(ctx: SourceContext, path: readonly PathSegment[], message: string): BoptError {
+export function specError(ctx: SourceContext, path: readonly PathSegment[], message: string): InputError {
   const where = path.length > 0 ? `${formatPath(path)}: ` : '';
   let line: number | undefined;
   try {
@@ -49,7 +49,7 @@ export function specError(ctx: SourceContext, path: readonly PathSegment[], mess
   } catch {
     line = undefined;
   }
-  return new BoptError(`${ctx.file}: ${where}${message}${line !== undefined ? ` (line ${line})` : ''}`);
+  return new InputError(`${ctx.file}: ${where}${message}${line !== undefined ? ` (line ${line})` : ''}`);
 }
 
 const TYPE_NAMES: Record<string, string> = {
@@ -107,7 +107,7 @@ export function zodErrorMap(iss: RawIssue): string | undefined {
   }
 }
 
-/** Parse with zod; on failure throw a one-line BoptError for the first issue, prefixed with `base`. */
+/** Parse with zod; on failure throw a one-line InputError for the first issue, prefixed with `base`. */
 export function check<T extends z.ZodType>(
   ctx: SourceContext,
   schema: T,

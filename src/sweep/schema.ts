@@ -297,7 +297,7 @@ function checkProduct(ctx: SourceContext, axes: readonly Axis[], complete: boole
   return size;
 }
 
-/** Validate a parsed sweep document. Throws a one-line BoptError naming the file and field. */
+/** Validate a parsed sweep document. Throws a one-line InputError naming the file and field. */
 export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec {
   if (document === null || document === undefined) {
     throw specError(
@@ -360,7 +360,8 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
         throw specError(
           ctx,
           path,
-          `zipped lists must have the same length: ${formatPath(['zip', g, first.name])} has ${first.length} values, ${name} has ${column.length}`,
+          `zipped lists must have the same length: ${formatPath(['zip', g, first.name])} has ${first.length} values, ` +
+            `${name} has ${column.length}`,
         );
       }
       first ??= { name, length: column.length };

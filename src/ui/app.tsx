@@ -153,7 +153,8 @@ function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
   const pct = `${(vm.fraction * 100).toFixed(vm.fraction < 0.1 ? 1 : 0)}%`;
   const barWidth = Math.max(10, ctx.width - pct.length - 3);
   const { done, running, pending, failed } = vm.counts;
-  const counts = `done ${done}/${vm.total} · running ${running} · pending ${pending} · failed ${failed}${vm.retries ? ` · retries ${vm.retries}` : ''}`;
+  const retries = vm.retries ? ` · retries ${vm.retries}` : '';
+  const counts = `done ${done}/${vm.total} · running ${running} · pending ${pending} · failed ${failed}${retries}`;
   const eta =
     vm.phase === 'complete'
       ? 'finished'
@@ -164,7 +165,8 @@ function headerLines(vm: ViewModel, ctx: Ctx): ReactNode[] {
           : vm.etaMs === null
             ? 'ETA …'
             : `ETA ${formatDuration(vm.etaMs)}${vm.etaMaxMs !== null ? ` (at most ${formatDuration(vm.etaMaxMs)})` : ''}`;
-  const rate = `${vm.tasksPerMinute === null ? '… tasks/min' : `${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`} · ${eta} (cost model)`;
+  const perMinute = vm.tasksPerMinute === null ? '…' : vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0);
+  const rate = `${perMinute} tasks/min · ${eta} (cost model)`;
   const lines: ReactNode[] = [
     <Text key="title" wrap="truncate-end">
       <Text bold={ctx.color}>bopt{vm.mode === 'watch' ? ' watch' : ''}</Text>

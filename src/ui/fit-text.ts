@@ -20,5 +20,8 @@ export function fitText(science: ScienceView): string {
   }
   const r2 = Number.isFinite(f.r2) ? f.r2.toFixed(2) : '—';
   const exp = Number.isFinite(f.exponent) ? f.exponent.toFixed(2) : '—';
-  return `fit B_opt = k·${f.xLabel}: k=${compactNumber(f.slope)}  R²=${r2}  log-log slope ${exp} (theory 1)  [${f.groups} groups, as bopt fit]`;
+  return (
+    `fit B_opt = k·${f.xLabel}: k=${compactNumber(f.slope)}  R²=${r2}  ` +
+    `log-log slope ${exp} (theory 1)  [${f.groups} groups, as bopt fit]`
+  );
 }

@@ -28,7 +28,10 @@ export function progressLine(vm: ViewModel): string {
   const rate =
     vm.tasksPerMinute === null ? '' : `, ${vm.tasksPerMinute.toFixed(vm.tasksPerMinute < 10 ? 1 : 0)} tasks/min`;
   const eta = vm.etaMs !== null && vm.etaMs > 0 ? `, eta ${formatDuration(vm.etaMs)}` : '';
-  return `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed (${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`;
+  return (
+    `progress: ${done}/${vm.total} done, ${running} running, ${pending} pending, ${failed} failed ` +
+    `(${Math.floor(vm.fraction * 100)}% of cost)${rate}${eta}`
+  );
 }
 
 /** Groups a summary line lists in full; above this it lists the best SUMMARY_TOP_GROUPS and a count. */
@@ -72,7 +75,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const c = e.counts;
         const total = c.pending + c.running + c.done + c.failed;
         write(
-          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
+          `sweep ${e.sweep}: ${total} tasks (${c.done} already done, ${c.pending + c.running} to run) ` +
+            `on ${e.workers} worker${e.workers === 1 ? '' : 's'}, engine ${e.engine}, database ${e.database}`,
         );
         if (e.search) {
           write(searchSummary(e.search));
@@ -92,7 +96,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         return;
       case 'store-blocked':
         write(
-          `waiting: database ${e.problem}; the write is kept and retried in ${formatDuration(e.retryInMs)} (blocked for ${formatDuration(e.waitedMs)})`,
+          `waiting: database ${e.problem}; the write is kept and retried in ${formatDuration(e.retryInMs)} ` +
+            `(blocked for ${formatDuration(e.waitedMs)})`,
         );
         return;
       case 'paused':
@@ -103,7 +108,8 @@ export function createPlainReporter(options: PlainReporterOptions = {}): (e: Swe
         const science = scienceLine(vm);
         if (science) write(science);
         write(
-          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${vm.total} done, ${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
+          `${e.reason === 'complete' ? 'finished' : 'interrupted'}: ${e.counts.done}/${vm.total} done, ` +
+            `${e.counts.failed} failed, ${e.counts.pending} pending in ${formatDuration(e.wallMs)}`,
         );
         return;
       }

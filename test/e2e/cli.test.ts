@@ -153,7 +153,12 @@ test('bad input: one-line errors naming the culprit, non-zero exit, no stored da
     [['run', join(dir, 'nope.yaml'), '--db', db], /nope\.yaml: file not found/],
     [['query', 'DELETE FROM results', '--db', db], /query refused/],
     [['query', 'SELECT * FROM nowhere', '--db', db], /no such table: nowhere/],
-    [['query', 'SELECT 1', '--db', join(dir, 'missing.sqlite')], /database not found: .*missing\.sqlite/],
+    [
+      ['query', 'SELECT 1', '--db', join(dir, 'missing.sqlite')],
+      /database not found: .*missing\.sqlite \(run `bopt run SWEEP_FILE` first, or pass --db \/ set BOPT_DB\)$/,
+    ],
+    [['query', 'SELECT 1', '--db', ' '], /^bopt: --db: empty path/],
+    [['run', good, '--db', db, '--queue', 'http://h:1'], /^bopt: --queue: unsupported scheme "http"/],
     [['export', 'nosuchsweep', '--db', db], /unknown sweep "nosuchsweep".*known: good/],
     [['query', 'SELECT 1', '--db', db, '--format', 'xml'], /--format: expected one of table, csv, json, got "xml"/],
     [['run', good, '--db', db, '--workers', '0'], /--workers: expected a positive integer/],

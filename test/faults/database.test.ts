@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { latestSchemaVersion } from '../../src/storage/migrate.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { Coordinator } from '../../src/scheduler/coordinator.js';
+import { LockedError } from '../../src/errors.js';
 import { spawn } from 'node:child_process';
 import { packageRoot } from '../../src/paths.js';
 import { bopt, exited } from '../helpers/cli.js';
@@ -177,7 +178,7 @@ test('a refused run (the sweep is live elsewhere) writes nothing: spec and tasks
     };
     await assert.rejects(
       new Coordinator({ store, sweep: bigger, runner: never, codeVersion: 't' }).run(),
-      (e: Error & { exitCode?: number }) => e.exitCode === 3,
+      (e: unknown) => e instanceof LockedError,
     );
     assert.equal(store.getSweep('live')!.specHash, 'live', 'stored spec kept');
     assert.equal(store.counts(sweepId).total, 2, 'no task added');

@@ -9,10 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { JobOutcome, RunJobOptions, TaskRunner, TrainJob } from '../../src/pool/protocol.js';
-import { Coordinator, EXIT_DATABASE_UNWRITABLE } from '../../src/scheduler/coordinator.js';
+import { Coordinator } from '../../src/scheduler/coordinator.js';
 import type { SweepEvent } from '../../src/scheduler/events.js';
 import { SweepStore } from '../../src/storage/store.js';
-import { BoptError } from '../../src/errors.js';
+import { StoreUnwritableError } from '../../src/errors.js';
 import { fakeResult, tempDir, tinySweep } from '../helpers/fixtures.js';
 
 class SlowRunner implements TaskRunner {
@@ -96,8 +96,8 @@ test('a database that stays locked: one error, exit code 4, and every task is re
     await sleep(40);
     const lock = holdWriteLock(path);
     await assert.rejects(running, (e: unknown) => {
-      assert.ok(e instanceof BoptError);
-      assert.equal(e.exitCode, EXIT_DATABASE_UNWRITABLE);
+      assert.ok(e instanceof StoreUnwritableError);
+      assert.equal(e.sweep, 'stuck');
       assert.doesNotMatch(e.message, /\n/);
       assert.match(e.message, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is locked`));
       return true;

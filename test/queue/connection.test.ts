@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoptError } from '../../src/errors.js';
+import { OptionError } from '../../src/errors.js';
 import { checkQueueName, parseQueueUrl } from '../../src/queue/connection.js';
 import { decodeNonFinite, encodeNonFinite, versionRefusal } from '../../src/queue/protocol.js';
 
@@ -31,7 +31,8 @@ test('bad queue URLs are one-line errors naming the problem, without the passwor
   for (const [url, re] of cases) {
     assert.throws(
       () => parseQueueUrl(url),
-      (e: unknown) => e instanceof BoptError && re.test(e.message) && !e.message.includes('\n'),
+      (e: unknown) =>
+        e instanceof OptionError && e.option === 'queueUrl' && re.test(e.message) && !e.message.includes('\n'),
       url,
     );
   }
@@ -39,7 +40,10 @@ test('bad queue URLs are one-line errors naming the problem, without the passwor
     () => parseQueueUrl('http://u:topsecret@h'),
     (e: Error) => !e.message.includes('topsecret'),
   );
-  assert.throws(() => checkQueueName('a b'), /--queue-name/);
+  assert.throws(
+    () => checkQueueName('a b'),
+    (e: unknown) => e instanceof OptionError && e.option === 'queueName',
+  );
   assert.equal(checkQueueName('sweep-1.a_b'), 'sweep-1.a_b');
 });
 

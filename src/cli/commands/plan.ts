@@ -49,9 +49,12 @@ export async function planCommand(file: string, options: PlanOptions): Promise<n
     const budget = searchBudget(sweep, outcomes, secondsOf, workers);
     const estimates = [...prices.seconds.values()];
     const lines = [
-      `sweep ${sweep.name}: adaptive search over ${sweep.tasks.length} candidate tasks, ${budget.stored} of its chosen tasks already in ${dbPath}`,
-      `expected: ${budget.expected.tasks} tasks to run, ${hours(budget.expected.cpuSeconds)}, wall time ${formatDuration(budget.expected.wallSeconds * 1000)} ${onWorkers}`,
-      `maximum:  ${budget.maximum.tasks} tasks to run, ${hours(budget.maximum.cpuSeconds)}, wall time ${formatDuration(budget.maximum.wallSeconds * 1000)} (the budget spent on the costliest candidates)`,
+      `sweep ${sweep.name}: adaptive search over ${sweep.tasks.length} candidate tasks, ` +
+        `${budget.stored} of its chosen tasks already in ${dbPath}`,
+      `expected: ${budget.expected.tasks} tasks to run, ${hours(budget.expected.cpuSeconds)}, ` +
+        `wall time ${formatDuration(budget.expected.wallSeconds * 1000)} ${onWorkers}`,
+      `maximum:  ${budget.maximum.tasks} tasks to run, ${hours(budget.maximum.cpuSeconds)}, ` +
+        `wall time ${formatDuration(budget.maximum.wallSeconds * 1000)} (the budget spent on the costliest candidates)`,
       calibration(
         estimates.filter((e) => e.source === 'database').length,
         estimates.filter((e) => e.source === 'probe').length,

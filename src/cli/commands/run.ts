@@ -8,7 +8,7 @@ import { SweepStore } from '../../storage/store.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { createPlainReporter } from '../../ui/plain.js';
 import { onStopSignals } from '../signals.js';
-import { BoptError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { boptVersion } from '../../version.js';
 import { engineNotice } from '../engine-notice.js';
 import { BullmqRunner, storedResultCheck } from '../../queue/bullmq-runner.js';
@@ -73,7 +73,8 @@ async function runSweep(sweep: LoadedSweep, options: RunOptions): Promise<number
   }
   if (summary.failed > 0) {
     process.stderr.write(
-      `bopt: ${summary.failed} task(s) failed (see: bopt query "SELECT * FROM failures WHERE sweep = '${sweep.name}'"); rerun them with: bopt run FILE --retry-failed\n`,
+      `bopt: ${summary.failed} task(s) failed (see: bopt query "SELECT * FROM failures WHERE sweep = '${sweep.name}'"); ` +
+        'rerun them with: bopt run FILE --retry-failed\n',
     );
     return 1;
   }
@@ -144,7 +145,7 @@ async function attachUi(coordinator: Coordinator, wantUi: boolean): Promise<() =
 /** --queue: the coordinator trains nothing itself; BullMQ jobs go to `bopt worker` processes. */
 async function queueRunner(sweep: LoadedSweep, store: SweepStore, options: RunOptions): Promise<TaskRunner> {
   if (options.workers !== undefined)
-    throw new BoptError(
+    throw new InputError(
       '--workers sets local threads; with --queue, set threads on each `bopt worker` and jobs in flight with --queue-slots',
     );
   return BullmqRunner.connect({
@@ -159,7 +160,7 @@ async function queueRunner(sweep: LoadedSweep, store: SweepStore, options: RunOp
 export function parseIntOption(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new BoptError(`${name}: expected a non-negative integer, got "${value}"`);
+    if (!Number.isInteger(n) || n < 0) throw new InputError(`${name}: expected a non-negative integer, got "${value}"`);
     return n;
   };
 }

@@ -8,7 +8,7 @@ import { sweepNameOf } from '../../analysis/data.js';
 import { applicableKinds, PLOT_KINDS, plotSpec, renderSvg, svgToPng, type PlotKind } from '../../analysis/plots.js';
 import { analyseSweep, fitTables, claimLines, reportMarkdown, type SweepAnalysis } from '../../analysis/report.js';
 import { evidencePoints } from '../../analysis/claims.js';
-import { BoptError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { resolveDatabasePath } from '../../paths.js';
 import { SweepStore } from '../../storage/store.js';
 
@@ -23,7 +23,7 @@ function analyse(arg: string, db: string | undefined, bootstrap = 1000): SweepAn
 
 export function fitCommand(arg: string, options: { db?: string; format: string; bootstrap?: number }): string {
   if (!['table', 'json'].includes(options.format))
-    throw new BoptError(`--format: expected one of table, json, got "${options.format}"`);
+    throw new InputError(`--format: expected one of table, json, got "${options.format}"`);
   const a = analyse(arg, options.db, options.bootstrap ?? 1000);
   if (a.fit) {
     // Store the fit (opening for writing applies migration 002) so `bopt query` can read it.
@@ -51,7 +51,10 @@ export function fitCommand(arg: string, options: { db?: string; format: string; 
       ) + '\n'
     );
   }
-  const head = `${a.sweep}: ${a.done}/${a.total} tasks done${a.fit ? '; stored in tables fits, fit_points, fit_lines (view fit_summary)' : ' (logistic regression at its minimum: evidence table)'}\n\n`;
+  const stored = a.fit
+    ? '; stored in tables fits, fit_points, fit_lines (view fit_summary)'
+    : ' (logistic regression at its minimum: evidence table)';
+  const head = `${a.sweep}: ${a.done}/${a.total} tasks done${stored}\n\n`;
   return head + fitTables(a) + (a.claims.length ? '\n' + claimLines(a.claims) : '');
 }
 
@@ -65,7 +68,7 @@ function parseKinds(kind: string | undefined): PlotKind[] | null {
   const kinds = kind.split(',').map((k) => k.trim());
   for (const k of kinds)
     if (!(PLOT_KINDS as readonly string[]).includes(k))
-      throw new BoptError(`--kind: expected one of ${PLOT_KINDS.join(', ')}, got "${k}"`);
+      throw new InputError(`--kind: expected one of ${PLOT_KINDS.join(', ')}, got "${k}"`);
   return kinds as PlotKind[];
 }
 
@@ -88,14 +91,14 @@ export async function plotCommand(arg: string, options: { db?: string; out: stri
   const applicable = applicableKinds({ sweep: a.sweep, rows: a.rows, curves: a.curves, fit: a.fit });
   for (const k of kinds ?? [])
     if (!applicable.includes(k))
-      throw new BoptError(
+      throw new InputError(
         `--kind ${k} does not apply to sweep ${a.sweep} (applicable: ${applicable.join(', ') || 'none'})`,
       );
   const ext = extname(options.out).toLowerCase();
   if (ext === '.svg' || ext === '.png') {
     const list = kinds ?? applicable;
-    if (list.length === 0) throw new BoptError(`no plot applies to sweep ${a.sweep}`);
-    if (list.length > 1 && kinds) throw new BoptError('one --kind per file (or give a directory as --out)');
+    if (list.length === 0) throw new InputError(`no plot applies to sweep ${a.sweep}`);
+    if (list.length > 1 && kinds) throw new InputError('one --kind per file (or give a directory as --out)');
     await writePlot(list[0], a, options.out);
     return `${options.out} (${list[0]})\n`;
   }

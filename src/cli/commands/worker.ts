@@ -1,5 +1,5 @@
 /** `bopt worker --queue URL`: a worker process that trains queued jobs until a signal stops it. */
-import { BoptError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { QueueWorker } from '../../queue/queue-worker.js';
 import { onStopSignals } from '../signals.js';
 
@@ -12,7 +12,7 @@ export interface WorkerCommandOptions {
 
 /** `bopt worker --queue URL [--workers N]`: runs until SIGINT/SIGTERM. Returns the exit code. */
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
-  if (!options.queue) throw new BoptError('worker: --queue URL is required (redis://host:port[/db])');
+  if (!options.queue) throw new InputError('worker: --queue URL is required (redis://host:port[/db])');
   const worker = await QueueWorker.start({
     url: options.queue,
     queueName: options.queueName,
