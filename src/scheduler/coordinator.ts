@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
+import { sweepEngines, sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
-import type { StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
+import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
 import type { SearchProgress, SweepEvent } from './events.js';
 
 export interface CoordinatorOptions {
@@ -31,6 +32,13 @@ export interface CoordinatorOptions {
    * backoff) before the run stops. Default 120 s; the fault tests exhaust a short one.
    */
   storeRetryMs?: number;
+  /**
+   * Pending tasks read from the database at a time, in dispatch order (default 256): the coordinator
+   * holds at most this many plus two per slot, however large the sweep.
+   */
+  pendingWindow?: number;
+  /** Tasks registered per write transaction (default 100,000): a larger grid is stored in several. */
+  registerBatch?: number;
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
 }
@@ -72,11 +80,19 @@ export class Coordinator {
   private finished = false;
   private sweepId: number | undefined;
   private readonly retries: number;
+  /** Pending tasks read from the database and not yet handed to the queue, next last. */
+  private window: TaskRecord[] = [];
+  private cursor: DispatchCursor | null = null;
+  private readAll = false;
+  private readonly windowSize: number;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.retries = options.retries ?? 2;
     if (!Number.isInteger(this.retries) || this.retries < 0)
       throw new OptionError('retries', `expected a non-negative integer, got ${options.retries}`);
+    this.windowSize = options.pendingWindow ?? 256;
+    if (!Number.isInteger(this.windowSize) || this.windowSize < 1)
+      throw new RangeError(`pendingWindow: expected a positive integer, got ${options.pendingWindow}`);
     this.queue = new PQueue({ concurrency: options.runner.slots });
     this.freeLanes = Array.from({ length: options.runner.slots }, (_, i) => options.runner.slots - 1 - i);
   }
@@ -96,6 +112,7 @@ export class Coordinator {
     if (this.interrupted) return;
     this.interrupted = true;
     this.queue.clear();
+    this.window = [];
     this.abort.abort(new Error('interrupted'));
   }
 
@@ -120,6 +137,7 @@ export class Coordinator {
     this.sweepId = sweepId;
     const timers: NodeJS.Timeout[] = [];
     try {
+      await this.registerTasks(sweepId, ttl);
       store.reclaimOrphans(sweepId);
       if (this.options.retryFailed) store.resetFailed(sweepId);
       const before = store.counts(sweepId);
@@ -127,7 +145,7 @@ export class Coordinator {
         type: 'sweep-start',
         sweep: sweep.name,
         database: store.path,
-        engine: [...new Set(sweep.tasks.map((t) => t.params.engine))].join('+'),
+        engine: sweepEngines(sweep).join('+'),
         workers: runner.workers ?? runner.slots,
         counts: pickCounts(before),
         remainingCost: before.remainingCost,
@@ -153,7 +171,7 @@ export class Coordinator {
       );
       for (const t of timers) t.unref();
 
-      for (const task of store.pendingTasks(sweepId)) this.enqueue(task);
+      this.refill();
       await this.queue.onIdle();
       this.finished = true;
     } finally {
@@ -182,6 +200,51 @@ export class Coordinator {
       interrupted: this.interrupted,
       wallMs,
     };
+  }
+
+  /**
+   * Store the sweep's tasks, streamed from its grid in write transactions of `registerBatch` tasks;
+   * between them the lease is renewed and signals are handled (an interrupt stops here: registering
+   * is idempotent, so the next run completes it). Grids up to one batch are stored all or nothing.
+   */
+  private async registerTasks(sweepId: number, ttlMs: number): Promise<void> {
+    const { store, sweep } = this.options;
+    const batch = this.options.registerBatch ?? 100_000;
+    const tasks = sweepTasks(sweep)[Symbol.iterator]();
+    for (let position = 0; ;) {
+      const { taken, ended } = store.registerTasks(sweepId, tasks, position, batch);
+      position += taken;
+      if (ended) return;
+      if (!store.renewLease(sweepId, this.holder, ttlMs))
+        throw new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
+      await yieldToEvents();
+      if (this.interrupted) return;
+    }
+  }
+
+  /**
+   * Keep the queue's waiting list at one task per slot, reading pending tasks page by page in
+   * dispatch order: enough that a freed slot never waits on the database, and nothing proportional
+   * to the sweep in memory.
+   */
+  private refill(): void {
+    try {
+      while (!this.interrupted && this.queue.size < this.options.runner.slots) {
+        if (this.window.length === 0) {
+          if (this.readAll || this.sweepId === undefined) return;
+          const page = this.options.store.pendingPage(this.sweepId, this.cursor, this.windowSize);
+          this.cursor = page.next;
+          this.readAll = page.tasks.length < this.windowSize;
+          this.window = page.tasks.reverse();
+          if (this.window.length === 0) return;
+        }
+        this.enqueue(this.window.pop()!);
+      }
+    } catch (e) {
+      // The database could not be read: stop as for an unwritable one (what ran is recorded).
+      this.fatal ??= e instanceof Error ? e : new Error(String(e));
+      this.interrupt();
+    }
   }
 
   /**
@@ -253,7 +316,10 @@ export class Coordinator {
       if (e === this.fatal) return;
       throw e;
     }
-    if (!claim) return; // done meanwhile by another sweep's coordinator sharing this task
+    if (!claim) {
+      this.refill();
+      return; // done meanwhile by another sweep's coordinator sharing this task
+    }
     const lane = this.freeLanes.pop() ?? 0;
     const liveTask: LiveTask = { key: task.key, lane, progress: null };
     this.live.set(task.key, liveTask);
@@ -311,6 +377,7 @@ export class Coordinator {
     } finally {
       this.live.delete(task.key);
       this.freeLanes.push(lane);
+      this.refill();
     }
   }
 

@@ -6,7 +6,7 @@
  * coordinator (so it can attach its UI and signal handling), through `runRound`.
  */
 import type { SweepStore } from '../storage/store.js';
-import { varyingParams } from '../sweep/index.js';
+import { withTasks } from '../sweep/index.js';
 import type { LoadedSweep } from '../sweep/types.js';
 import type { Coordinator, RunSummary } from './coordinator.js';
 import type { SearchProgress } from './events.js';
@@ -35,7 +35,7 @@ export async function runSearch(
   for (let first = true; ; first = false) {
     const outcomes = store.finishedOutcomes(candidateKeys);
     const plan = planSearch(sweep, outcomes);
-    const round: LoadedSweep = { ...sweep, tasks: plan.chosen, varying: varyingParams(plan.chosen) };
+    const round = withTasks(sweep, plan.chosen);
     if (plan.done || plan.missing.length === 0) {
       // Record the final membership (a search over stored results may train nothing at all).
       store.registerSweep(round, options.codeVersion);

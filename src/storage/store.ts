@@ -9,6 +9,7 @@ import type { TrainConfig } from '../engines/config.js';
 import type { TrainResult } from '../engines/types.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { LockedError, NotFoundError } from '../errors.js';
+import { sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { writeFit, type StoredFit } from './fits.js';
 import { openReadOnly, openWritable, type OpenOptions } from './open.js';
@@ -70,8 +71,18 @@ export interface RegisterOutcome {
   sweepId: number;
   /** Tasks new to the database (not trained before in any sweep). */
   inserted: number;
+  /** Tasks of the sweep once registered. */
   total: number;
 }
+
+/** Where a page of a sweep's pending tasks ended, in dispatch order: the next page starts after it. */
+export interface DispatchCursor {
+  cost: number;
+  position: number;
+}
+
+/** Rows per multi-row INSERT while registering tasks: fewer statements, far fewer calls into SQLite. */
+const INSERT_ROWS = 64;
 
 export interface ProgressRow {
   key: string;
@@ -89,6 +100,27 @@ interface TaskRow {
   state: TaskState;
   attempts: number;
   last_error: string | null;
+}
+
+interface PageRow extends TaskRow {
+  order_cost: number;
+  position: number;
+}
+
+const PAGE_SELECT = `SELECT t.key, t.params, t.cost, t.state, t.attempts, t.last_error, st.cost AS order_cost, st.position
+  FROM sweep_tasks st INDEXED BY sweep_tasks_dispatch JOIN tasks t ON t.key = st.task_key`;
+
+/** INSERT OR IGNORE of `n` tasks and their sweep memberships, each one statement of n rows. */
+function insertRows(db: Database.Database, n: number): { tasks: Database.Statement; members: Database.Statement } {
+  const rows = (row: string): string => Array.from({ length: n }, () => row).join(', ');
+  return {
+    tasks: db.prepare(
+      `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at) VALUES ${rows('(?, ?, ?, ?, ?, ?)')}`,
+    ),
+    members: db.prepare(
+      `INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost) VALUES ${rows('(?, ?, ?, ?)')}`,
+    ),
+  };
 }
 
 const toTask = (r: TaskRow): TaskRecord => ({
@@ -127,6 +159,10 @@ export class SweepStore {
       let stmt: Database.Statement | undefined;
       return () => (stmt ??= db.prepare(sql));
     };
+    const lazyRows = (n: number): (() => ReturnType<typeof insertRows>) => {
+      let stmts: ReturnType<typeof insertRows> | undefined;
+      return () => (stmts ??= insertRows(db, n));
+    };
     this.stmt = {
       sweepByName: lazy('SELECT * FROM sweeps WHERE name = ?'),
       insertSweep: lazy(
@@ -136,6 +172,8 @@ export class SweepStore {
            code_version = @codeVersion, updated_at = @now
          RETURNING id`,
       ),
+      insertTaskRows: lazyRows(INSERT_ROWS),
+      insertTaskRow: lazyRows(1),
       insertTask: lazy(
         `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -143,7 +181,7 @@ export class SweepStore {
       outcome: lazy(
         `SELECT t.state, r.test_accuracy, r.diverged FROM tasks t LEFT JOIN results r ON r.task_key = t.key WHERE t.key = ?`,
       ),
-      insertMember: lazy('INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position) VALUES (?, ?, ?)'),
+      insertMember: lazy('INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost) VALUES (?, ?, ?, ?)'),
       counts: lazy(
         `SELECT count(*) AS total,
                 coalesce(sum(t.state = 'pending'), 0) AS pending, coalesce(sum(t.state = 'running'), 0) AS running,
@@ -157,6 +195,19 @@ export class SweepStore {
          FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key
          WHERE st.sweep_id = ? AND t.state = 'pending'
          ORDER BY t.cost DESC, st.position`,
+      ),
+      // Pages of pending tasks in dispatch order, walking the sweep_tasks_dispatch index from a cursor:
+      // the first page, the rest of the cursor's cost (ties, by position), then the lower costs.
+      pageFirst: lazy(
+        `${PAGE_SELECT} WHERE st.sweep_id = ? AND t.state = 'pending' ORDER BY st.cost DESC, st.position LIMIT ?`,
+      ),
+      pageTies: lazy(
+        `${PAGE_SELECT} WHERE st.sweep_id = ? AND st.cost = ? AND st.position > ? AND t.state = 'pending'
+         ORDER BY st.cost DESC, st.position LIMIT ?`,
+      ),
+      pageBelow: lazy(
+        `${PAGE_SELECT} WHERE st.sweep_id = ? AND st.cost < ? AND t.state = 'pending'
+         ORDER BY st.cost DESC, st.position LIMIT ?`,
       ),
       pendingByKey: lazy(
         `SELECT key, params, cost, state, attempts, last_error FROM tasks WHERE key = ? AND state = 'pending'`,
@@ -187,10 +238,11 @@ export class SweepStore {
       releaseOne: lazy(
         `UPDATE tasks SET state = 'pending', holder = NULL WHERE key = ? AND state = 'running' AND holder = ?`,
       ),
+      // EXISTS, not IN (SELECT ...): one index probe per running task instead of a list of the whole sweep.
       reclaim: lazy(
         `UPDATE tasks SET state = 'pending', holder = NULL
          WHERE state = 'running'
-           AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)
+           AND EXISTS (SELECT 1 FROM sweep_tasks st WHERE st.sweep_id = ? AND st.task_key = tasks.key)
            AND (holder IS NULL OR holder NOT IN (SELECT holder FROM leases WHERE expires_at > ?))`,
       ),
       dropOrphanProgress: lazy(
@@ -198,7 +250,8 @@ export class SweepStore {
       ),
       resetFailed: lazy(
         `UPDATE tasks SET state = 'pending', attempts = 0, last_error = NULL
-         WHERE state = 'failed' AND key IN (SELECT task_key FROM sweep_tasks WHERE sweep_id = ?)`,
+         WHERE state = 'failed'
+           AND EXISTS (SELECT 1 FROM sweep_tasks st WHERE st.sweep_id = ? AND st.task_key = tasks.key)`,
       ),
       lease: lazy(
         'SELECT holder, pid, host, heartbeat_at AS heartbeatAt, expires_at AS expiresAt FROM leases WHERE sweep_id = ?',
@@ -250,17 +303,17 @@ export class SweepStore {
   }
 
   /**
-   * Register a sweep and take its lease in one write transaction, the lease checked first: a run
-   * refused because the sweep is live elsewhere writes nothing (neither spec nor tasks).
+   * Record a sweep's spec and take its lease in one write transaction, the lease checked first: a run
+   * refused because the sweep is live elsewhere writes nothing. The tasks follow with registerTasks.
    */
-  registerAndLease(sweep: LoadedSweep, codeVersion: string, holder: string, ttlMs: number): RegisterOutcome {
+  registerAndLease(sweep: LoadedSweep, codeVersion: string, holder: string, ttlMs: number): { sweepId: number } {
     return this.db
-      .transaction((): RegisterOutcome => {
+      .transaction((): { sweepId: number } => {
         const existing = this.getSweep(sweep.name);
         if (existing) this.acquireLease(existing.id, sweep.name, holder, ttlMs);
-        const outcome = this.registerSweep(sweep, codeVersion);
-        this.acquireLease(outcome.sweepId, sweep.name, holder, ttlMs);
-        return outcome;
+        const sweepId = this.upsertSweep(sweep, codeVersion, Date.now());
+        this.acquireLease(sweepId, sweep.name, holder, ttlMs);
+        return { sweepId };
       })
       .immediate();
   }
@@ -270,27 +323,89 @@ export class SweepStore {
   }
 
   /**
-   * Record a sweep and its tasks, idempotently and in one transaction: a task already known (from
+   * Record a sweep and all its tasks, idempotently and in one transaction: a task already known (from
    * this sweep or another) is only linked, never reset, so finished work is never repeated.
    */
   registerSweep(sweep: LoadedSweep, codeVersion: string, now: number = Date.now()): RegisterOutcome {
     return this.db.transaction((): RegisterOutcome => {
-      const { id } = this.stmt.insertSweep().get({
-        name: sweep.name,
-        file: sweep.file,
-        spec: sweep.specText,
-        specHash: sweep.specHash,
-        codeVersion,
-        now,
-      }) as { id: number };
+      const sweepId = this.upsertSweep(sweep, codeVersion, now);
+      const { inserted } = this.registerTasks(sweepId, sweepTasks(sweep)[Symbol.iterator](), 0, Infinity, now);
+      return { sweepId, inserted, total: (this.stmt.memberCount().get(sweepId) as { n: number }).n };
+    })();
+  }
+
+  private upsertSweep(sweep: LoadedSweep, codeVersion: string, now: number): number {
+    const { id } = this.stmt.insertSweep().get({
+      name: sweep.name,
+      file: sweep.file,
+      spec: sweep.specText,
+      specHash: sweep.specHash,
+      codeVersion,
+      now,
+    }) as { id: number };
+    return id;
+  }
+
+  /**
+   * Link up to `max` tasks from `tasks` to the sweep, in one transaction, inserting those new to the
+   * database: tasks[i] is the sweep's point firstPosition + i; a key seen before keeps its first
+   * position. Idempotent, so a registration cut short is completed by registering again. `taken` is
+   * how many were read from the iterator, `ended` whether it is exhausted.
+   */
+  registerTasks(
+    sweepId: number,
+    tasks: Iterator<ExpandedTask>,
+    firstPosition: number,
+    max: number,
+    now: number = Date.now(),
+  ): { inserted: number; taken: number; ended: boolean } {
+    return this.db.transaction(() => {
+      const rows: unknown[] = [];
+      const members: unknown[] = [];
       let inserted = 0;
-      sweep.tasks.forEach((t, position) => {
-        inserted += this.stmt
-          .insertTask()
-          .run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now).changes;
-        this.stmt.insertMember().run(id, t.key, position);
-      });
-      return { sweepId: id, inserted, total: sweep.tasks.length };
+      let taken = 0;
+      let ended = false;
+      const flush = (count: number): void => {
+        if (count === 0) return;
+        const insert = count === INSERT_ROWS ? this.stmt.insertTaskRows() : null;
+        if (insert) {
+          inserted += insert.tasks.run(rows).changes;
+          insert.members.run(members);
+        } else {
+          for (let i = 0; i < count; i++) {
+            const single = this.stmt.insertTaskRow();
+            inserted += single.tasks.run(rows.slice(i * 6, i * 6 + 6)).changes;
+            single.members.run(members.slice(i * 4, i * 4 + 4));
+          }
+        }
+        rows.length = 0;
+        members.length = 0;
+      };
+      let pending = 0;
+      while (taken < max) {
+        const next = tasks.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        const t = next.value;
+        rows.push(
+          t.key,
+          t.paramsJson ?? JSON.stringify(t.params),
+          t.params.engine,
+          ENGINE_VERSIONS[t.params.engine],
+          t.cost,
+          now,
+        );
+        members.push(sweepId, t.key, firstPosition + taken, t.cost);
+        taken++;
+        if (++pending === INSERT_ROWS) {
+          flush(pending);
+          pending = 0;
+        }
+      }
+      flush(pending);
+      return { inserted, taken, ended };
     })();
   }
 
@@ -306,7 +421,7 @@ export class SweepStore {
         this.stmt
           .insertTask()
           .run(t.key, JSON.stringify(t.params), t.params.engine, ENGINE_VERSIONS[t.params.engine], t.cost, now);
-        position += this.stmt.insertMember().run(sweepId, t.key, position).changes;
+        position += this.stmt.insertMember().run(sweepId, t.key, position, t.cost).changes;
         const row = this.stmt.pendingByKey().get(t.key) as TaskRow | undefined;
         if (row) pending.push(toTask(row));
       }
@@ -388,6 +503,28 @@ export class SweepStore {
   /** Pending tasks of a sweep, most expensive first so that the sweep does not end on one straggler. */
   pendingTasks(sweepId: number): TaskRecord[] {
     return (this.stmt.pending().all(sweepId) as TaskRow[]).map(toTask);
+  }
+
+  /**
+   * The next `limit` pending tasks of a sweep in dispatch order (most expensive first, then grid
+   * order) after `after` (null: from the start), read from an index: memory and time per page do not
+   * grow with the sweep. `next` is where this page ended (null when it is empty).
+   */
+  pendingPage(
+    sweepId: number,
+    after: DispatchCursor | null,
+    limit: number,
+  ): { tasks: TaskRecord[]; next: DispatchCursor | null } {
+    let rows: PageRow[];
+    if (after === null) {
+      rows = this.stmt.pageFirst().all(sweepId, limit) as PageRow[];
+    } else {
+      rows = this.stmt.pageTies().all(sweepId, after.cost, after.position, limit) as PageRow[];
+      if (rows.length < limit)
+        rows = rows.concat(this.stmt.pageBelow().all(sweepId, after.cost, limit - rows.length) as PageRow[]);
+    }
+    const last = rows.at(-1);
+    return { tasks: rows.map(toTask), next: last ? { cost: last.order_cost, position: last.position } : after };
   }
 
   /** Move a pending task to running under `holder`; null when another coordinator got it first. */

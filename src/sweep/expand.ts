@@ -7,7 +7,7 @@
 import { trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { estimateCost } from './cost.js';
-import { taskKey } from './identity.js';
+import { taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
@@ -30,8 +30,11 @@ function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: numb
   return `task ${index + 1}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
-/** Expand a validated sweep into its deduplicated tasks, in deterministic order. */
-export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): ExpandedTask[] {
+/**
+ * Every point of the product in order, validated and defaulted (one-line error naming the first bad
+ * point). One object at a time: nothing proportional to the grid is kept.
+ */
+function* points(spec: SweepSpec, options: ExpandOptions): Generator<TrainConfig> {
   const ctx = spec.context;
   const axes = spec.axes;
   const derived = spec.derived;
@@ -50,8 +53,6 @@ export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): Expan
     }
   }
 
-  const tasks: ExpandedTask[] = [];
-  const seen = new Set<string>();
   const index = new Array<number>(axes.length).fill(0);
   const total = spec.size;
 
@@ -91,17 +92,43 @@ export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): Expan
       const label = param && source[source.length - 1] !== param ? `${param}: ` : '';
       throw specError(ctx, source, `invalid ${describeTask(spec, raw, t, param)}: ${label}${iss.message}`);
     }
-    const params: TrainConfig = parsed.data;
-    const key = taskKey(params);
-    if (!seen.has(key)) {
-      seen.add(key);
-      tasks.push({ key, params, cost: estimateCost(params) });
-    }
+    yield parsed.data;
 
     for (let a = axes.length - 1; a >= 0; a--) {
       if (++index[a] < axes[a].values.length) break;
       index[a] = 0;
     }
+  }
+}
+
+/**
+ * Check every point of the product without building tasks (no keys, nothing kept): a sweep is
+ * refused with the error of its first bad point before anything of it is stored.
+ */
+export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): void {
+  const it = points(spec, options);
+  while (!it.next().done);
+}
+
+/**
+ * The tasks of the product in order, one at a time, duplicates included (a point with the key of an
+ * earlier one; whoever stores them keeps the first). The n-th task yielded is point n of the product.
+ */
+export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}): Generator<ExpandedTask> {
+  for (const params of points(spec, options)) {
+    const { key, paramsJson } = taskIdentity(params);
+    yield { key, params, paramsJson, cost: estimateCost(params) };
+  }
+}
+
+/** Expand a validated sweep into its deduplicated tasks, in deterministic order. */
+export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): ExpandedTask[] {
+  const tasks: ExpandedTask[] = [];
+  const seen = new Set<string>();
+  for (const task of streamTasks(spec, options)) {
+    if (seen.has(task.key)) continue;
+    seen.add(task.key);
+    tasks.push(task);
   }
   return tasks;
 }

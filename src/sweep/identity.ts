@@ -111,10 +111,16 @@ export function sha256Hex(text: string): string {
 
 /** The identity of a task: sha256 of {"engine_version": ..., "params": {...}} in canonical JSON. */
 export function taskKey(params: TrainConfig): string {
+  return taskIdentity(params).key;
+}
+
+/** The task's key and the canonical JSON of its parameters it was computed from (stored as is). */
+export function taskIdentity(params: TrainConfig): { key: string; paramsJson: string } {
   const engineVersion = ENGINE_VERSIONS[params.engine];
   if (engineVersion === undefined) throw new TypeError(`taskKey: unknown engine ${JSON.stringify(params.engine)}`);
+  const paramsJson = canonicalJson(params);
   // = canonicalJson({ params, engine_version }) ("engine_version" sorts before "params")
-  return sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${canonicalJson(params)}}`);
+  return { key: sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${paramsJson}}`), paramsJson };
 }
 
 /** sha256 of a parsed sweep document: formatting, comments and key order do not change it. */

@@ -7,13 +7,15 @@ export {
   validateSweep,
   rangeValues,
   MAX_SWEEP_POINTS,
+  MAX_AXIS_VALUES,
   SWEEP_KEYS,
   type SweepSpec,
   type Axis,
   type DerivedParam,
   type Scalar,
 } from './schema.js';
-export { expandSweep, varyingParams, type ExpandOptions } from './expand.js';
+export { expandSweep, streamTasks, checkPoints, varyingParams, type ExpandOptions } from './expand.js';
+export { GridSweep, sweepTasks, sweepEngines, withTasks } from './grid.js';
 export { canonicalJson, sha256Hex, specHash, taskKey } from './identity.js';
 export { compileExpression, ExpressionError, FUNCTIONS, CONSTANTS, type CompiledExpression } from './expression.js';
 export { PARAMS, AUTO_ENGINE, type ParamInfo } from './params.js';

@@ -6,7 +6,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter, isMap, isNode, isScalar, isSeq } from 'yaml';
 import { BoptError, InputError, NotFoundError } from '../errors.js';
-import { expandSweep, varyingParams, type ExpandOptions } from './expand.js';
+import type { ExpandOptions } from './expand.js';
+import { GridSweep } from './grid.js';
 import { specHash } from './identity.js';
 import type { Locator, SourceContext } from './report.js';
 import { validateSweep } from './schema.js';
@@ -96,23 +97,19 @@ export function parseSweepDocument(text: string, file: string): unknown {
   return isJson(file) ? parseJson(text, shown) : parseYaml(text, shown);
 }
 
-/** Validate and expand a sweep given as text. `file` names it in messages (and picks JSON for *.json). */
+/**
+ * Validate a sweep given as text, every point of its grid included (the tasks themselves are built
+ * when read or streamed: see GridSweep). `file` names it in messages (and picks JSON for *.json).
+ */
 export function parseSweep(text: string, file: string, options: ExpandOptions = {}): LoadedSweep {
   const ctx: SourceContext = { file: displayPath(file), locate: makeLocator(text) };
   const document = parseSweepDocument(text, file);
   const spec = validateSweep(document, ctx);
-  const tasks = expandSweep(spec, options);
-  return {
-    name: spec.name,
-    file: path.resolve(file),
-    specText: text,
-    specHash: specHash(document),
-    ...(spec.description !== undefined ? { description: spec.description } : {}),
-    tasks,
-    varying: varyingParams(tasks),
-    duplicates: spec.size - tasks.length,
-    ...(spec.search ? { search: spec.search } : {}),
-  };
+  return new GridSweep(
+    { name: spec.name, file: path.resolve(file), specText: text, specHash: specHash(document) },
+    spec,
+    options,
+  );
 }
 
 /** Same as parseSweep (the name the CLI uses for a spec stored in the database). */

@@ -62,8 +62,17 @@ export interface SweepSpec {
   search?: SearchSettings & { prior: boolean };
 }
 
-/** Refuse sweeps whose product is absurdly large (a typo such as num: 10000 on several axes). */
-export const MAX_SWEEP_POINTS = 5_000_000;
+/**
+ * Refuse sweeps whose product is absurdly large (a typo such as num: 10000 on several axes). The
+ * product is streamed into the database, never held in memory, so this bounds disk and time only.
+ */
+export const MAX_SWEEP_POINTS = 10_000_000;
+
+/**
+ * Values one axis may have (repeats, a range's num): an axis is materialised as a list when the file
+ * is validated, so this bounds the memory that validation itself can take.
+ */
+export const MAX_AXIS_VALUES = 1_000_000;
 
 export const SWEEP_NAME_RE = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -99,7 +108,7 @@ const sweepFileSchema = z.strictObject({
   zip: z.array(z.record(z.string(), z.unknown())).nullish(),
   // Bounded here, before any list is built: a typo such as 1000000000 must not exhaust memory.
   repeats: posInt()
-    .max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) })
+    .max(MAX_AXIS_VALUES, { error: expected(`at most ${MAX_AXIS_VALUES}`) })
     .optional(),
   seeds: z.array(nonNegInt()).min(1).optional(),
   derived: z.record(z.string(), z.string()).nullish(),
@@ -133,7 +142,7 @@ export const SWEEP_KEYS: readonly string[] = Object.keys(sweepFileSchema.shape);
 const rangeBody = z.strictObject({
   from: z.number(),
   to: z.number(),
-  num: posInt().max(MAX_SWEEP_POINTS, { error: expected(`at most ${MAX_SWEEP_POINTS}`) }),
+  num: posInt().max(MAX_AXIS_VALUES, { error: expected(`at most ${MAX_AXIS_VALUES}`) }),
   /** Round every value to an integer (automatic for integer parameters). Duplicates are dropped. */
   round: z.boolean().optional(),
 });
@@ -269,6 +278,25 @@ function orderDerived(ctx: SourceContext, derived: DerivedParam[]): DerivedParam
   return out;
 }
 
+/**
+ * The number of points of the product of `axes`, refused above MAX_SWEEP_POINTS. Checked after every
+ * axis too (`complete` false: more axes may follow), so a file of several huge axes fails before the
+ * later ones are materialised.
+ */
+function checkProduct(ctx: SourceContext, axes: readonly Axis[], complete: boolean): number {
+  let size = 1;
+  for (const a of axes) size *= a.values.length;
+  if (size > MAX_SWEEP_POINTS) {
+    const shape = axes.map((a) => a.values.length).join(' x ');
+    throw specError(
+      ctx,
+      [],
+      `the sweep has ${complete ? '' : 'at least '}${size} points (${shape}); the limit is ${MAX_SWEEP_POINTS}`,
+    );
+  }
+  return size;
+}
+
 /** Validate a parsed sweep document. Throws a one-line InputError naming the file and field. */
 export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec {
   if (document === null || document === undefined) {
@@ -315,6 +343,7 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     const info = claim(name, path);
     const values = axisValues(ctx, info, spec, path, true);
     axes.push({ path, params: [name], values: values.map((v) => [v]) });
+    checkProduct(ctx, axes, false);
   }
 
   (file.zip ?? []).forEach((group, g) => {
@@ -340,6 +369,7 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     }
     const values = columns[0].map((_, i) => columns.map((c) => c[i]));
     axes.push({ path: ['zip', g], params: names, values });
+    checkProduct(ctx, axes, false);
   });
 
   if (file.repeats !== undefined && file.seeds !== undefined) {
@@ -451,15 +481,7 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
     );
   }
 
-  let size = 1;
-  for (const a of axes) size *= a.values.length;
-  if (size > MAX_SWEEP_POINTS) {
-    throw specError(
-      ctx,
-      [],
-      `the sweep has ${size} points (${axes.map((a) => a.values.length).join(' x ')}); the limit is ${MAX_SWEEP_POINTS}`,
-    );
-  }
+  const size = checkProduct(ctx, axes, true);
 
   return {
     context: ctx,

@@ -1,11 +1,13 @@
 import type { SearchSettings } from '../search/policy.js';
-import type { TrainConfig } from '../engines/config.js';
+import type { EngineName, TrainConfig } from '../engines/config.js';
 
 /** One point of an expanded grid: its identity, complete canonical parameters and relative cost. */
 export interface ExpandedTask {
   /** sha256 (hex) of the canonical JSON of `params` plus the engine version tag. */
   key: string;
   params: TrainConfig;
+  /** Canonical JSON of `params`, where the expansion has it already (stored in tasks.params). */
+  paramsJson?: string;
   cost: number;
 }
 
@@ -19,15 +21,28 @@ export interface LoadedSweep {
   /** sha256 of the normalised spec. */
   specHash: string;
   description?: string;
-  /** Deterministic order: the same file always expands to the same list. */
-  tasks: ExpandedTask[];
+  /**
+   * Deterministic order: the same file always expands to the same list. A sweep read from a file
+   * builds this list only when it is read (search, plan); a run streams `stream()` instead.
+   */
+  readonly tasks: ExpandedTask[];
+  /**
+   * The tasks one at a time in the same order, duplicates of an earlier key included (the store keeps
+   * the first), without holding the list: how a grid of millions of tasks is stored. Absent for a
+   * hand-made list of tasks, where `tasks` is the truth (see sweepTasks).
+   */
+  stream?(): Iterable<ExpandedTask>;
+  /** Points of the product before deduplication, where known without expanding. */
+  readonly size?: number;
+  /** The engines the tasks use, where known without expanding (see sweepEngines). */
+  readonly engines?: readonly EngineName[];
   /** Parameters that take more than one value across the tasks (in TrainConfig order). */
-  varying?: string[];
+  readonly varying?: string[];
   /**
    * An adaptive B_opt search: `tasks` then holds every task the search may propose (the batch-size
    * lattice times peak_seeds seeds in every group); src/search picks the ones to train round by round.
    */
   search?: SearchSettings & { prior: boolean };
   /** Points of the product dropped because an earlier point had the same key. */
-  duplicates?: number;
+  readonly duplicates?: number;
 }

@@ -7,6 +7,7 @@
 import type { SweepEvent } from '../scheduler/events.js';
 import { formatDuration } from './format.js';
 import { bOptText, fitText } from './fit-text.js';
+import type { ScienceGroup } from './science.js';
 import { searchGroupText, searchSummary } from './search-text.js';
 import { applyEvent, createState, doneFraction, snapshot, type ViewModel } from './state.js';
 
@@ -33,12 +34,25 @@ export function progressLine(vm: ViewModel): string {
   );
 }
 
-/** "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. */
+/** Groups a summary line lists in full; above this it lists the best SUMMARY_TOP_GROUPS and a count. */
+export const SUMMARY_ALL_GROUPS = 8;
+export const SUMMARY_TOP_GROUPS = 5;
+
+/**
+ * "B_opt: eps=0.5 -> 32 (acc 0.950), eps=1 -> 64 (acc 0.950); fit ..." or null before any result. A
+ * sweep of many groups lists its most accurate few and how many more there are, so the line stays
+ * readable at any grid size (`bopt fit` shows them all).
+ */
 export function scienceLine(vm: ViewModel): string | null {
   const s = vm.science;
   if (s.groups.length === 0) return null;
-  const groups = s.groups.map((g) => `${g.label} -> ${bOptText(g)}`).join(', ');
-  return `B_opt: ${groups}${s.fit ? `; ${fitText(s)}` : ''}`;
+  const describe = (g: ScienceGroup): string => `${g.label} -> ${bOptText(g)}`;
+  const fit = s.fit ? `; ${fitText(s)}` : '';
+  if (s.groups.length <= SUMMARY_ALL_GROUPS) return `B_opt: ${s.groups.map(describe).join(', ')}${fit}`;
+  const top = [...s.groups].sort((a, b) => b.bestAccuracy - a.bestAccuracy).slice(0, SUMMARY_TOP_GROUPS);
+  const rest = s.groups.length - top.length;
+  const all = vm.sweep ? `: bopt fit ${vm.sweep}` : '';
+  return `B_opt, the ${top.length} most accurate of ${s.groups.length} groups: ${top.map(describe).join(', ')}; ${rest} more${all}${fit}`;
 }
 
 export function createPlainReporter(options: PlainReporterOptions = {}): (e: SweepEvent) => void {

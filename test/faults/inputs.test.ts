@@ -30,11 +30,19 @@ test('huge counts, huge files and non-regular paths: one-line error, exit 2, not
       writeFileSync(file, body);
       cases.push({ name, file, expect });
     };
-    add('repeats', `name: r\n${HEADER}repeats: 1000000000\n`, /repeats: expected at most 5000000, got 1000000000/);
+    add('repeats', `name: r\n${HEADER}repeats: 1000000000\n`, /repeats: expected at most 1000000, got 1000000000/);
     add(
       'linear',
       `name: l\n${HEADER}grid: {l2: {linear: {from: 0, to: 1, num: 100000000}}}\n`,
-      /num: expected at most 5000000, got 100000000/,
+      /num: expected at most 1000000, got 100000000/,
+    );
+    // Each axis is within its own limit; the product is refused after the second, before the third is built.
+    add(
+      'product',
+      `name: p\n${HEADER.replace('lr: 0.1, ', '')}grid:\n` +
+        `  l2: {linear: {from: 0, to: 1, num: 1000000}}\n  lr: {linear: {from: 0.1, to: 1, num: 1000}}\n` +
+        `  n_test: {linear: {from: 1, to: 1000000, num: 1000000}}\n`,
+      /the sweep has at least 1000000000 points \(1000000 x 1000\); the limit is 10000000/,
     );
     const big = join(dir, 'big.yaml');
     writeFileSync(

@@ -6,6 +6,7 @@ import type { JobOutcome, RunJobOptions, TaskRunner, TrainJob } from '../../src/
 import { Coordinator } from '../../src/scheduler/coordinator.js';
 import type { SweepEvent } from '../../src/scheduler/events.js';
 import { SweepStore } from '../../src/storage/store.js';
+import { parseSweep } from '../../src/sweep/index.js';
 import { fakeResult, rowOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 
 /** A runner that trains nothing: it answers after `delayMs`, failing the seeds it is told to. */
@@ -129,6 +130,60 @@ test('a second coordinator on a live sweep is refused with a clear message', asy
     await assert.rejects(second.run(), /sweep "l" is already being run by pid/);
     const summary = await running;
     assert.equal(summary.counts.done, 4);
+  } finally {
+    cleanup();
+  }
+});
+
+test('pending tasks are read page by page: a grid much larger than the window runs in dispatch order, never held whole', async () => {
+  const { store, cleanup } = setup();
+  try {
+    // 3,000 tasks: 10 costs (batch sizes) with 300 ties each, registered in 7 transactions of 500.
+    const sweep = parseSweep(
+      `name: paged
+fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 20, n_test: 20, lr: 0.1, steps: 2}
+grid:
+  batch_size: {linear: {from: 1, to: 10, num: 10}}
+repeats: 300
+`,
+      'paged.yaml',
+    );
+    const windowSize = 16;
+    const runner = new FakeRunner(2, { delayMs: 0 });
+    const c = new Coordinator({
+      store,
+      sweep,
+      runner,
+      codeVersion: 't',
+      pendingWindow: windowSize,
+      registerBatch: 500,
+    });
+    let read = 0;
+    let started = 0;
+    let mostHeld = 0;
+    let largestPage = 0;
+    const pendingPage = store.pendingPage.bind(store);
+    store.pendingPage = (...args) => {
+      const page = pendingPage(...args);
+      read += page.tasks.length;
+      largestPage = Math.max(largestPage, page.tasks.length, args[2]);
+      mostHeld = Math.max(mostHeld, read - started);
+      return page;
+    };
+    c.onEvent((e) => {
+      if (e.type === 'task-start') started++;
+    });
+    const summary = await c.run();
+    assert.deepEqual(summary.counts, { pending: 0, running: 0, done: 3000, failed: 0 });
+    assert.equal(new Set(runner.started.map((j) => j.key)).size, 3000, 'every task trained once');
+    assert.equal(largestPage, windowSize);
+    assert.ok(mostHeld <= windowSize + runner.slots, `held ${mostHeld} tasks read but not started`);
+    // Dispatch order: most expensive first, then grid order (seeds in order within one batch size).
+    const expected = [...sweep.tasks].sort((a, b) => b.cost - a.cost).map((t) => t.key);
+    assert.deepEqual(
+      runner.started.map((j) => j.key),
+      expected,
+    );
   } finally {
     cleanup();
   }

@@ -6,6 +6,7 @@ import { BoptError } from '../../src/errors.js';
 import { queryReadOnly } from '../../src/storage/query.js';
 import { openReadOnly, openWritable } from '../../src/storage/open.js';
 import { SweepStore } from '../../src/storage/store.js';
+import { parseSweep } from '../../src/sweep/index.js';
 import { columnOf, fakeResult, rowOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 
 function withStore(fn: (store: SweepStore, path: string) => void): void {
@@ -168,6 +169,48 @@ test('read-only queries: SELECT works, DELETE is refused, bad SQL and a missing 
     assert.throws(() => queryReadOnly(path, 'SELEC nothing'), /bad SQL: near "SELEC"/);
     assert.equal(valueOf(store.path, 'SELECT count(*) FROM tasks'), 1, 'no stored data lost');
     assert.throws(() => openReadOnly(join(path, '..', 'missing.sqlite')), /database not found: .*missing\.sqlite/);
+  });
+});
+
+test('a streamed grid is stored with its duplicates dropped, first occurrence kept, in batches as in one', () => {
+  const text = `name: dups
+fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 20, n_test: 20, lr: 0.1, steps: 2}
+grid:
+  batch_size: [10, 20, 10, 1e1]
+repeats: 2
+`;
+  const sweep = parseSweep(text, 'dups.yaml');
+  withStore((store, path) => {
+    const order = (id: number): unknown[] => {
+      const db = openReadOnly(path);
+      try {
+        return db
+          .prepare('SELECT position, task_key FROM sweep_tasks WHERE sweep_id = ? ORDER BY position')
+          .all(id)
+          .map((r) => Object.values(r as object));
+      } finally {
+        db.close();
+      }
+    };
+    const whole = store.registerSweep(sweep, '0');
+    assert.deepEqual([whole.inserted, whole.total], [4, 4]);
+    // The same grid in transactions of 3 points: the same members, at the same positions.
+    const other = store.registerAndLease({ ...sweep, name: 'dups-batched', tasks: [] }, '0', 'h', 60_000);
+    const tasks = sweep.stream!()[Symbol.iterator]();
+    const batches: boolean[] = [];
+    for (let position = 0, ended = false; !ended;) {
+      const r = store.registerTasks(other.sweepId, tasks, position, 3);
+      position += r.taken;
+      ended = r.ended;
+      batches.push(ended);
+    }
+    assert.equal(batches.length, 3, '8 points in 3 transactions');
+    assert.deepEqual(order(other.sweepId), order(whole.sweepId));
+    assert.deepEqual(
+      order(whole.sweepId).map((r) => (r as unknown[])[0]),
+      [0, 1, 2, 3],
+      'positions of the first occurrences: (10, seed 0), (10, 1), (20, 0), (20, 1)',
+    );
   });
 });
 

@@ -126,3 +126,21 @@ grid:
   assert.match(lines.at(-2)!, /^B_opt: eps=0\.1 -> \d+ .*eps=0\.4 -> \d+/);
   assert.match(lines.at(-1)!, /^finished: 6\/6 done, 0 failed, 0 pending in /);
 });
+
+test('the summary of a sweep of many groups lists the most accurate few and a count of the rest', () => {
+  const lrs = Array.from({ length: 49 }, (_, i) => 0.01 * (i + 1));
+  const lines: string[] = [];
+  const report = createPlainReporter({ write: (l) => lines.push(l), now: () => 0 });
+  for (const e of sweepEvents({ lrs, batches: [8, 64, 512], fail: false })) report(e);
+  report({
+    type: 'sweep-end',
+    counts: { pending: 0, running: 0, done: 145, failed: 0 },
+    reason: 'complete',
+    wallMs: 1,
+  });
+  const line = lines.at(-2)!;
+  assert.match(line, /^B_opt, the 5 most accurate of 49 groups: /, line);
+  assert.equal(line.match(/ -> /g)?.length, 5, line);
+  assert.match(line, /; 44 more: bopt fit fig5-lr; fit B_opt = k·eps/);
+  assert.ok(line.length < 400, `${line.length} characters`);
+});
