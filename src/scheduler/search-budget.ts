@@ -17,7 +17,7 @@ import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { packedWallSeconds } from './plan.js';
 import { estimateCost } from '../sweep/cost.js';
 import type { SearchGroupProgress, SearchProgress } from './events.js';
-import { planSearch, type SearchPlan, type StoredOutcome } from './search-rounds.js';
+import { groupsOf, planSearch, type SearchPlan, type StoredOutcome } from './search-rounds.js';
 
 export interface BudgetFigure {
   tasks: number;
@@ -30,23 +30,6 @@ export interface SearchBudget {
   stored: number;
   expected: BudgetFigure;
   maximum: BudgetFigure;
-}
-
-type GroupParams = ExpandedTask['params'];
-
-const groupId = (p: GroupParams): string => {
-  const { batch_size: _b, seed: _s, ...rest } = p;
-  return JSON.stringify(rest);
-};
-
-/** Candidate tasks by group, in the sweep's order of groups (the search's order). */
-function candidateGroups(sweep: LoadedSweep): ExpandedTask[][] {
-  const groups = new Map<string, ExpandedTask[]>();
-  for (const t of sweep.tasks) {
-    const id = groupId(t.params);
-    groups.set(id, [...(groups.get(id) ?? []), t]);
-  }
-  return [...groups.values()];
 }
 
 /** Where the stand-in objective peaks in each group. */
@@ -83,7 +66,8 @@ export function searchBudget(
 ): SearchBudget {
   const settings = sweep.search;
   if (!settings) throw new Error(`sweep "${sweep.name}" has no search section`);
-  const groups = candidateGroups(sweep);
+  // Candidate tasks by group, in the search's order of groups.
+  const groups = groupsOf(sweep.tasks).map((g) => [...g.tasks.values()]);
   const groupOf = new Map<string, number>();
   groups.forEach((g, j) => g.forEach((t) => groupOf.set(t.key, j)));
 

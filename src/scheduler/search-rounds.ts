@@ -29,14 +29,15 @@ export interface SearchPlan {
   done: boolean;
 }
 
-interface Group {
+/** The candidate tasks of one group (every parameter but batch size and seed), in the sweep's order. */
+export interface Group {
   label: Record<string, unknown>;
   tasks: Map<string, ExpandedTask>; // "batch:seed" → task
 }
 
 const pointKey = (batchSize: number, seed: number): string => `${batchSize}:${seed}`;
 
-function groupsOf(tasks: readonly ExpandedTask[]): Group[] {
+export function groupsOf(tasks: readonly ExpandedTask[]): Group[] {
   const groups = new Map<string, Group>();
   for (const t of tasks) {
     const { batch_size: _b, seed: _s, ...rest } = t.params;
