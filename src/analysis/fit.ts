@@ -18,6 +18,7 @@
  *    log-log exponent (OLS slope of ln B_opt on ln x; theory 1) with a t interval and a bootstrap
  *    interval (replicate r of every group together). g_opt = eps (N/B_opt − 1)/(1 − m) per group.
  */
+import type { StoredFitGroup, StoredFitLine, StoredFitPoint } from '../storage/store.js';
 import { AGAINST, SWEPT_VARIABLES, type SweptVariable } from './swept.js';
 
 export interface RunRow {
@@ -48,16 +49,8 @@ export interface GroupKey {
   momentum: number;
 }
 
-export interface BatchPoint {
-  batchSize: number;
-  mean: number;
-  sd: number;
-  n: number;
-  /** Runs that diverged among n. */
-  diverged: number;
-  /** g = eps (N/B − 1)/(1 − m) at this B. */
-  noiseScale: number;
-}
+/** One batch size of a group: mean ± sd of the final test accuracy over its seeds (declared by storage). */
+export type BatchPoint = StoredFitPoint;
 
 export interface BoptEstimate {
   /** Continuous estimate (parabola vertex in log B), or the grid point. */
@@ -65,54 +58,15 @@ export interface BoptEstimate {
   method: 'parabola' | 'grid';
 }
 
-export interface GroupFit extends GroupKey {
-  /** Value of the swept variable (lr, n_train or momentum); null when nothing is swept. */
-  groupValue: number | null;
-  seeds: number;
+/** One group's B_opt fit: the stored fields (see StoredFitGroup) plus the bootstrap replicates. */
+export interface GroupFit extends StoredFitGroup {
   points: BatchPoint[];
-  bOptGrid: number;
-  accAtGrid: number;
-  sdAtGrid: number;
-  bOpt: number;
-  method: 'parabola' | 'grid';
-  /** 95 % parametric-bootstrap interval of the seed noise (null when no point has 2 seeds). */
-  bOptLo: number | null;
-  bOptHi: number | null;
-  /** The grid neighbours of the best grid point (the paper's error bar). */
-  gridLo: number;
-  gridHi: number;
-  /** Best grid point strictly inside the B grid. */
-  interiorPeak: boolean;
-  /** Mean accuracy at the best B minus the larger of the two end points' means. */
-  peakMargin: number;
-  gOpt: number;
-  gOptLo: number | null;
-  gOptHi: number | null;
   /** Bootstrap replicates of B_opt (not serialised by default). */
   replicates?: number[];
 }
 
-export interface LineFit {
-  against: string;
-  groups: number;
-  /** B_opt = k · x (least squares through the origin). */
-  slope: number;
-  /** R² of the proportional fit, 1 − SS_res / SS_tot (SS_tot about the mean of B_opt). */
-  r2: number;
-  /** ln B_opt = a + b ln x. */
-  exponent: number;
-  intercept: number;
-  /** 95 % t interval of b (null with < 3 groups). */
-  exponentLo: number | null;
-  exponentHi: number | null;
-  /** 95 % bootstrap interval of b over seeds (null without bootstrap replicates). */
-  exponentBootLo: number | null;
-  exponentBootHi: number | null;
-  /** R² of the log-log fit. */
-  r2Log: number;
-  /** Spearman rank correlation of B_opt with x (monotone increase → +1). */
-  spearman: number;
-}
+/** The fit of B_opt against the swept variable across groups (the stored fields, see StoredFitLine). */
+export type LineFit = StoredFitLine;
 
 export interface SweepFit {
   groupParam: SweptVariable | null;

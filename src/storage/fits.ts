@@ -1,7 +1,7 @@
 /**
- * Writing a sweep's B_opt fit into the tables of db/migrations/002_fits.sql. The shape is the
- * analysis's fit, declared here by the fields stored (storage imports nothing above it); the fits of
- * a sweep are replaced as a whole in one transaction.
+ * Writing a sweep's B_opt fit into the tables of db/migrations/002_fits.sql. The fit's shape is
+ * declared here, by the fields stored (storage imports nothing above it), and src/analysis builds its
+ * fit types on these; the fits of a sweep are replaced as a whole in one transaction.
  */
 import type Database from 'better-sqlite3';
 
@@ -10,11 +10,14 @@ export interface StoredFitPoint {
   mean: number;
   sd: number;
   n: number;
+  /** Runs that diverged among n. */
   diverged: number;
+  /** g = eps (N/B − 1)/(1 − m) at this B. */
   noiseScale: number;
 }
 
 export interface StoredFitGroup {
+  /** Value of the swept variable (lr, n_train or momentum); null when nothing is swept. */
   groupValue: number | null;
   lr: number;
   n_train: number;
@@ -26,11 +29,15 @@ export interface StoredFitGroup {
   sdAtGrid: number;
   bOpt: number;
   method: 'parabola' | 'grid';
+  /** 95 % parametric-bootstrap interval of the seed noise (null when no point has 2 seeds). */
   bOptLo: number | null;
   bOptHi: number | null;
+  /** The grid neighbours of the best grid point (the paper's error bar). */
   gridLo: number;
   gridHi: number;
+  /** Best grid point strictly inside the B grid. */
   interiorPeak: boolean;
+  /** Mean accuracy at the best B minus the larger of the two end points' means. */
   peakMargin: number;
   gOpt: number;
   gOptLo: number | null;
@@ -40,15 +47,22 @@ export interface StoredFitGroup {
 export interface StoredFitLine {
   against: string;
   groups: number;
+  /** B_opt = k · x (least squares through the origin). */
   slope: number;
+  /** R² of the proportional fit, 1 − SS_res / SS_tot (SS_tot about the mean of B_opt). */
   r2: number;
+  /** ln B_opt = a + b ln x. */
   exponent: number;
   intercept: number;
+  /** 95 % t interval of b (null with < 3 groups). */
   exponentLo: number | null;
   exponentHi: number | null;
+  /** 95 % bootstrap interval of b over seeds (null without bootstrap replicates). */
   exponentBootLo: number | null;
   exponentBootHi: number | null;
+  /** R² of the log-log fit. */
   r2Log: number;
+  /** Spearman rank correlation of B_opt with x (monotone increase → +1). */
   spearman: number;
 }
 

@@ -12,6 +12,9 @@ import { LockedError, NotFoundError } from '../errors.js';
 import { sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { writeFit, type StoredFit } from './fits.js';
+
+/** The shape of a stored fit, which src/analysis builds its fit types on. */
+export type { StoredFit, StoredFitGroup, StoredFitLine, StoredFitPoint } from './fits.js';
 import { openReadOnly, openWritable, type OpenOptions } from './open.js';
 import { SweepReader } from './reader.js';
 
