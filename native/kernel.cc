@@ -181,49 +181,74 @@ void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, i
 struct Cols {
   const int32_t* touched;
   int nTouched;
+  // Batch tile t, touched row r: the entries start[t * (nTouched + 1) + r] .. start[t * (nTouched + 1) + r + 1]
+  // of b (example, increasing) and v (its input value); the tiles' entries follow each other.
   const int32_t* start;
   const int32_t* b;
   const float* v;
+  int nTiles;
+  // nTiles > 1: partial sums of the rows' gradients between tiles, touched row r at partial + r * Wp
+  float* partial;
 };
 
 // ---- first layer, weight gradient of the touched rows, applied at once (fused update) or stored (GRAD).
 // mode 0: plain SGD, 1: momentum, 2: store the gradient in G.
+// Batch-blocked when c.nTiles > 1: the examples are cut into tiles whose rows of E (this chunk's slice)
+// stay in L1 while every touched row takes its entries from them; a row's partial sum waits in
+// c.partial between tiles. Each row still sums its examples in increasing order from zero (a float
+// store/reload is exact), so the result is bit-identical to one tile.
 template <int NV, int MODE>
 void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
               const float* __restrict E, float lr, float m, float l2) {
   const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
-  for (int r = 0; r < c.nTouched; r++) {
-    const size_t i = static_cast<size_t>(c.touched[r]);
-    if (r + 2 < c.nTouched) {
-      const size_t inext = static_cast<size_t>(c.touched[r + 2]);
-      prefetchChunkW<NV>(W + inext * Wp + c0);
-      if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
-    }
-    v8 acc[NV];
+  const int stride = c.nTouched + 1;
+  for (int t = 0; t < c.nTiles; t++) {
+    const bool first = t == 0, last = t == c.nTiles - 1;
+    const int32_t* st = c.start + static_cast<size_t>(t) * stride;
+    for (int r = 0; r < c.nTouched; r++) {
+      const int ps = st[r], pe = st[r + 1];
+      // a row without entries in a middle tile keeps its partial sum where it is
+      if (!first && !last && ps == pe) continue;
+      const size_t i = static_cast<size_t>(c.touched[r]);
+      float* __restrict part = c.partial + static_cast<size_t>(r) * Wp + c0;
+      if (r + 2 < c.nTouched) {
+        if (last) {
+          const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+          prefetchChunkW<NV>(W + inext * Wp + c0);
+          if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+        }
+        if (!first) prefetchChunkW<NV>(part + 2 * Wp);
+      }
+      v8 acc[NV];
 #pragma GCC unroll 16
-    for (int u = 0; u < NV; u++) acc[u] = v8{};
-    const int pe = c.start[r + 1];
-    for (int p = c.start[r]; p < pe; p++) {
-      if (p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
-      const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
-      const v8 xv = vbc(c.v[p]);
+      for (int u = 0; u < NV; u++) acc[u] = first ? v8{} : vload(part + 8 * u);
+      for (int p = ps; p < pe; p++) {
+        if (c.nTiles == 1 && p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
+        const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
+        const v8 xv = vbc(c.v[p]);
 #pragma GCC unroll 16
-      for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
-    }
-    float* w = W + i * Wp + c0;
+        for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
+      }
+      if (!last) {
 #pragma GCC unroll 16
-    for (int u = 0; u < NV; u++) {
-      const v8 wv = vload(w + 8 * u);
-      const v8 g = acc[u] + vl2 * wv;
-      if (MODE == 2) {
-        vstore(G + i * Wp + c0 + 8 * u, g);
-      } else if (MODE == 1) {
-        float* a = A + i * Wp + c0 + 8 * u;
-        const v8 av = vm * vload(a) + g;
-        vstore(a, av);
-        vstore(w + 8 * u, wv - vlr * av);
-      } else {
-        vstore(w + 8 * u, wv - vlr * g);
+        for (int u = 0; u < NV; u++) vstore(part + 8 * u, acc[u]);
+        continue;
+      }
+      float* w = W + i * Wp + c0;
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) {
+        const v8 wv = vload(w + 8 * u);
+        const v8 g = acc[u] + vl2 * wv;
+        if (MODE == 2) {
+          vstore(G + i * Wp + c0 + 8 * u, g);
+        } else if (MODE == 1) {
+          float* a = A + i * Wp + c0 + 8 * u;
+          const v8 av = vm * vload(a) + g;
+          vstore(a, av);
+          vstore(w + 8 * u, wv - vlr * av);
+        } else {
+          vstore(w + 8 * u, wv - vlr * g);
+        }
       }
     }
   }
@@ -337,6 +362,7 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   // rows per forward tile: the widest chunk's slice of W1 takes about half of a 32 KiB L1
   const int widest = (nvec + nch - 1) / nch;
   rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
+  exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
 }
 
 size_t Kernel::parameterCount() const {
@@ -431,6 +457,7 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     colB_.assign(n, 0);
     colV_.assign(vl + s, vl + e);
     for (int q = 0; q <= n; q++) colStart_[q] = q;
+    colTiles_ = 1;
     return;
   }
   int32_t* cnt = cnt_.data();
@@ -441,28 +468,47 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     for (int64_t p = s; p < e; p++) cnt[ix[p]]++;
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
+  // touched rows; fill_ maps a touched input to its row number r
   touched_.clear();
-  colStart_.clear();
-  colStart_.push_back(0);
-  int32_t pos = 0;
   for (int i = 0; i < D_; i++)
     if (cnt[i]) {
+      fill_[i] = static_cast<int32_t>(touched_.size());
       touched_.push_back(i);
-      fill_[i] = pos;
-      pos += cnt[i];
-      colStart_.push_back(pos);
       cnt[i] = 0;
     }
+  const int nT = static_cast<int>(touched_.size());
+  const int bt = B >= BWD_TILE_MIN_B ? exTile_ : B;
+  colTiles_ = (B + bt - 1) / bt;
+  const size_t stride = static_cast<size_t>(nT) + 1;
+  // entries per (tile, row), then their start positions, tile-major
+  colStart_.assign(colTiles_ * stride, 0);
+  for (int b = 0; b < B; b++) {
+    int32_t* tc = colStart_.data() + static_cast<size_t>(b / bt) * stride;
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    for (int64_t p = s; p < e; p++) tc[fill_[ix[p]]]++;
+  }
+  int32_t pos = 0;
+  for (size_t q = 0; q < colStart_.size(); q += stride) {
+    for (int r = 0; r < nT; r++) {
+      const int32_t n = colStart_[q + r];
+      colStart_[q + r] = pos;
+      pos += n;
+    }
+    colStart_[q + nT] = pos;
+  }
+  colFill_.assign(colStart_.begin(), colStart_.end());
   colB_.resize(nnz);
   colV_.resize(nnz);
   for (int b = 0; b < B; b++) {
+    int32_t* tf = colFill_.data() + static_cast<size_t>(b / bt) * stride;
     const int64_t s = st[rows[b]], e = st[rows[b] + 1];
     for (int64_t p = s; p < e; p++) {
-      const int32_t q = fill_[ix[p]]++;
+      const int32_t q = tf[fill_[ix[p]]]++;
       colB_[q] = b;
       colV_[q] = vl[p];
     }
   }
+  if (colTiles_ > 1) colPartial_.resize(static_cast<size_t>(nT) * Wp_);
 }
 
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out) {
@@ -565,7 +611,8 @@ void Kernel::updateDense(float* __restrict w, float* __restrict A, const float* 
 
 template <Kernel::Mode MODE>
 void Kernel::backward1(int /*B*/) {
-  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data()};
+  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data(),
+               colTiles_, colPartial_.data()};
   constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
   for (const auto& ch : chunks_)
     bwdDispatch<M>(ch.second, W1_.data(), A1_.data(), G1_.data(), Wp_, ch.first, c, E_.data(),
@@ -744,7 +791,7 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
 void Kernel::dispose() {
   disposed_ = true;
   for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &G1_, &Gb1_,
-                  &GW2T_, &Gb2_, &g2scratch_})
+                  &GW2T_, &Gb2_, &g2scratch_, &colPartial_})
     b->release();
   X_ = Csr();
   y_.clear();
