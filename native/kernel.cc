@@ -193,17 +193,59 @@ struct Cols {
 
 // ---- first layer, weight gradient of the touched rows, applied at once (fused update) or stored (GRAD).
 // mode 0: plain SGD, 1: momentum, 2: store the gradient in G.
-// Batch-blocked when c.nTiles > 1: the examples are cut into tiles whose rows of E (this chunk's slice)
-// stay in L1 while every touched row takes its entries from them; a row's partial sum waits in
-// c.partial between tiles. Each row still sums its examples in increasing order from zero (a float
-// store/reload is exact), so the result is bit-identical to one tile.
 template <int NV, int MODE>
 void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
               const float* __restrict E, float lr, float m, float l2) {
   const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
+  for (int r = 0; r < c.nTouched; r++) {
+    const size_t i = static_cast<size_t>(c.touched[r]);
+    if (r + 2 < c.nTouched) {
+      const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+      prefetchChunkW<NV>(W + inext * Wp + c0);
+      if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+    }
+    v8 acc[NV];
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) acc[u] = v8{};
+    const int pe = c.start[r + 1];
+    for (int p = c.start[r]; p < pe; p++) {
+      if (p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
+      const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
+      const v8 xv = vbc(c.v[p]);
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
+    }
+    float* w = W + i * Wp + c0;
+#pragma GCC unroll 16
+    for (int u = 0; u < NV; u++) {
+      const v8 wv = vload(w + 8 * u);
+      const v8 g = acc[u] + vl2 * wv;
+      if (MODE == 2) {
+        vstore(G + i * Wp + c0 + 8 * u, g);
+      } else if (MODE == 1) {
+        float* a = A + i * Wp + c0 + 8 * u;
+        const v8 av = vm * vload(a) + g;
+        vstore(a, av);
+        vstore(w + 8 * u, wv - vlr * av);
+      } else {
+        vstore(w + 8 * u, wv - vlr * g);
+      }
+    }
+  }
+}
+
+// ---- the same, batch-blocked (c.nTiles > 1, B >= BWD_TILE_MIN_B): the examples are cut into tiles whose rows of E (this chunk's slice)
+// stay in L1 while every touched row takes its entries from them; a row's partial sum waits in
+// c.partial between tiles. Each row still sums its examples in increasing order from zero (a float
+// store/reload is exact), so the result is bit-identical to one tile.
+template <int NV, int MODE>
+void bwdChunkTiled(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
+              const float* __restrict E, float lr, float m, float l2) {
+  const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
   const int stride = c.nTouched + 1;
-  for (int t = 0; t < c.nTiles; t++) {
-    const bool first = t == 0, last = t == c.nTiles - 1;
+  const int nTiles = c.nTiles;
+  for (int t = 0; t < nTiles; t++) {
+    const bool first = t == 0, last = t == nTiles - 1;
     const int32_t* st = c.start + static_cast<size_t>(t) * stride;
     for (int r = 0; r < c.nTouched; r++) {
       const int ps = st[r], pe = st[r + 1];
@@ -223,7 +265,6 @@ void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, siz
 #pragma GCC unroll 16
       for (int u = 0; u < NV; u++) acc[u] = first ? v8{} : vload(part + 8 * u);
       for (int p = ps; p < pe; p++) {
-        if (c.nTiles == 1 && p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
         const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
         const v8 xv = vbc(c.v[p]);
 #pragma GCC unroll 16
@@ -260,7 +301,8 @@ void bwdDispatch(int nv, float* W, float* A, float* G, size_t Wp, int c0, const 
   switch (nv) {
 #define BOPT_CASE(N) \
   case N:            \
-    return bwdChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
+    return c.nTiles > 1 ? bwdChunkTiled<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2) \
+                        : bwdChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
 #undef BOPT_CASE
@@ -468,6 +510,33 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     for (int64_t p = s; p < e; p++) cnt[ix[p]]++;
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
+  if (B < BWD_TILE_MIN_B) {
+    // one tile: the counts give the start positions directly
+    colTiles_ = 1;
+    touched_.clear();
+    colStart_.clear();
+    colStart_.push_back(0);
+    int32_t pos = 0;
+    for (int i = 0; i < D_; i++)
+      if (cnt[i]) {
+        touched_.push_back(i);
+        fill_[i] = pos;
+        pos += cnt[i];
+        colStart_.push_back(pos);
+        cnt[i] = 0;
+      }
+    colB_.resize(nnz);
+    colV_.resize(nnz);
+    for (int b = 0; b < B; b++) {
+      const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+      for (int64_t p = s; p < e; p++) {
+        const int32_t q = fill_[ix[p]]++;
+        colB_[q] = b;
+        colV_[q] = vl[p];
+      }
+    }
+    return;
+  }
   // touched rows; fill_ maps a touched input to its row number r
   touched_.clear();
   for (int i = 0; i < D_; i++)
@@ -477,7 +546,7 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
       cnt[i] = 0;
     }
   const int nT = static_cast<int>(touched_.size());
-  const int bt = B >= BWD_TILE_MIN_B ? exTile_ : B;
+  const int bt = exTile_;
   colTiles_ = (B + bt - 1) / bt;
   const size_t stride = static_cast<size_t>(nT) + 1;
   // entries per (tile, row), then their start positions, tile-major
