@@ -140,7 +140,9 @@ class NativeKernel implements Kernel {
   }
 
   setThreads(n: number): void {
-    this.h().setThreads(n);
+    const h = this.h();
+    // An addon built before threads existed (not rebuilt since) trains on one thread: same numbers.
+    if (typeof h.setThreads === 'function') h.setThreads(n);
   }
 
   evaluate(data: Dataset): Evaluation {
