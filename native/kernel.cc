@@ -618,22 +618,19 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
   if (colTiles_ > 1) colPartial_.resize(static_cast<size_t>(nT) * Wp_);
 }
 
-// Each thread computes whole chunks of the output (and brings the same chunks of the touched rows up to
-// date first): every number is made by the same operations whatever the number of threads.
+// Each chunk of the output is computed whole by one thread (which brings the same columns of the touched
+// rows up to date first): every number is made by the same operations whatever the number of threads.
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp) {
   const int tile = B >= FWD_TILE_MIN_B ? rowTile_ : 0;
   if (tile > 0) cursor_.resize(static_cast<size_t>(B) * nt);
-  team_.run(nt, [&](int t) {
+  team_.forEach(nt, chunks_.size(), [&](int t, size_t q) {
     int64_t* cursor = tile > 0 ? cursor_.data() + static_cast<size_t>(B) * t : nullptr;
-    const auto range = chunkRange(t, nt);
-    for (size_t q = range.first; q < range.second; q++) {
-      const auto& ch = chunks_[q];
-      if (catchUp) catchUpColumns(ch.first, ch.first + 8 * ch.second);
-      if (model_ == MLP)
-        fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
-      else
-        fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
-    }
+    const auto& ch = chunks_[q];
+    if (catchUp) catchUpColumns(ch.first, ch.first + 8 * ch.second);
+    if (model_ == MLP)
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
+    else
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
   });
 }
 
@@ -826,23 +823,20 @@ double Kernel::run(const int32_t* batch, int B) {
   }
   if (model_ == MLP) {
     const float* Hs = out_.data();
-    // Per chunk of hidden units, on the chunk's thread: E, gb1 and the W2 gradient of those units (into a
+    // Per chunk of hidden units, on whichever thread takes it: E, gb1 and the W2 gradient of those units (into a
     // scratch buffer: W2 changes only after every E is made), then W1's gradient and fused update.
     FBuf& g2 = gW2scratch();
-    team_.run(nt, [&](int t) {
-      const auto range = chunkRange(t, nt);
-      for (size_t q = range.first; q < range.second; q++) {
-        const size_t c0 = chunks_[q].first, c1 = c0 + 8 * chunks_[q].second;
-        hiddenError(delta, B, static_cast<int>(c0), static_cast<int>(c1));
-        int k = 0;
-        for (; k + 4 <= C; k += 4) w2GradGroup<4>(Hs, delta, C, B, Wp, k, c0, c1, g2.data());
-        switch (C - k) {
-          case 3: w2GradGroup<3>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
-          case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
-          case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
-        }
-        backward1<MODE>(q, q + 1);
+    team_.forEach(nt, chunks_.size(), [&](int, size_t q) {
+      const size_t c0 = chunks_[q].first, c1 = c0 + 8 * chunks_[q].second;
+      hiddenError(delta, B, static_cast<int>(c0), static_cast<int>(c1));
+      int k = 0;
+      for (; k + 4 <= C; k += 4) w2GradGroup<4>(Hs, delta, C, B, Wp, k, c0, c1, g2.data());
+      switch (C - k) {
+        case 3: w2GradGroup<3>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
+        case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
+        case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
       }
+      backward1<MODE>(q, q + 1);
     });
     for (int kk = 0; kk < C; kk++) {
       float s = 0;

@@ -179,12 +179,8 @@ class Kernel {
   Team team_;
   int threads_ = 1;
 
-  // Threads used for a batch of B examples, and the chunks thread t of nt computes.
+  // Threads used for a batch of B examples.
   int teamFor(int B) const;
-  std::pair<size_t, size_t> chunkRange(int t, int nt) const {
-    const size_t nch = chunks_.size();
-    return {nch * t / nt, nch * (t + 1) / nt};
-  }
 
   void checkLive() const {
     if (disposed_) throw std::runtime_error("kernel was disposed");

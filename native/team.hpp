@@ -1,9 +1,11 @@
 // A fixed team of threads owned by one kernel. run(n, f) calls f(0) .. f(n-1) at once, f(0) on the
-// calling thread, and returns when every call has returned (a barrier). Work is assigned by index and
-// never stolen, so what each call computes does not depend on timing: with a partition of the output
-// that is fixed for a given n, every float is produced by the same operations whatever n is.
+// calling thread, and returns when every call has returned (a barrier). forEach(n, count, f) hands the
+// items 0 .. count-1 to the n threads one at a time, whichever is free (a thread the OS has descheduled
+// holds up no one's share). Each item is computed whole by one thread, so when the items write disjoint
+// outputs, every float is produced by the same operations whatever n is and whichever thread took it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -38,6 +40,14 @@ class Team {
     // first takes the lock.
     const uint64_t start = generation_;
     for (int i = 1; i < n; i++) workers_.emplace_back([this, i, start] { loop(i, start); });
+  }
+
+  // f(thread, item) for every item in [0, count), over n threads (the caller's included).
+  void forEach(int n, size_t count, const std::function<void(int, size_t)>& f) {
+    std::atomic<size_t> next{0};
+    run(n, [&](int t) {
+      for (size_t q; (q = next.fetch_add(1, std::memory_order_relaxed)) < count;) f(t, q);
+    });
   }
 
   void run(int n, const std::function<void(int)>& f) {
