@@ -401,7 +401,7 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
     chunks_.emplace_back(off, nv);
     off += nv * 8;
   }
-  // rows per forward tile: the widest chunk's slice of W1 takes about half of a 32 KiB L1
+  // rows per forward tile: the widest chunk's slice of W1 takes about a 32 KiB L1
   const int widest = (nvec + nch - 1) / nch;
   rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
   exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));

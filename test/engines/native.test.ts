@@ -229,9 +229,9 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, `loss ${r.lossErr}, weights ${r.weightErr}`);
   });
 
-  // From B = 32 on, the first layer runs batch-blocked: tiles of W1 rows (16 KiB of the widest output
+  // From B = 32 on, the first layer runs batch-blocked: tiles of W1 rows (32 KiB of the widest output
   // chunk) with every example's partial sums kept between tiles. Hidden 90 (padded to 96: two chunks of
-  // 48 outputs, 85-row tiles) and 20 (one chunk, 170-row tiles): 784 rows end in a partial tile; B = 33
+  // 48 outputs, 170-row tiles) and 20 (one chunk, 341-row tiles): 784 rows end in a partial tile; B = 33
   // and 45 are no multiple of anything; the 2,000-image test evaluation ends in a partial block of 256.
   it('batch-blocked first layer: tile and block edges (hidden 20 and 90, softmax; B = 33, 45; m = 0.9, l2 = 0.01)', () => {
     const inputs: Array<Partial<TrainConfigInput>> = [
