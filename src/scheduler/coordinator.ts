@@ -203,22 +203,35 @@ export class Coordinator {
   }
 
   /**
-   * Store the sweep's tasks, streamed from its grid in write transactions of `registerBatch` tasks;
-   * between them the lease is renewed and signals are handled (an interrupt stops here: registering
-   * is idempotent, so the next run completes it). Grids up to one batch are stored all or nothing.
+   * Store the sweep's tasks, streamed from its grid into a staging table of this connection and then
+   * stored in write transactions of whole key ranges of at most about `registerBatch` tasks; between
+   * steps the lease is renewed and signals are handled (an interrupt stops here: registering is
+   * idempotent, so the next run completes it). Grids up to one batch are stored all or nothing.
    */
   private async registerTasks(sweepId: number, ttlMs: number): Promise<void> {
     const { store, sweep } = this.options;
     const batch = this.options.registerBatch ?? 100_000;
     const tasks = sweepTasks(sweep)[Symbol.iterator]();
-    for (let position = 0; ;) {
-      const { taken, ended } = store.registerTasks(sweepId, tasks, position, batch);
-      position += taken;
-      if (ended) return;
+    const registration = store.beginRegistration(sweepId);
+    const between = async (): Promise<boolean> => {
       if (!store.renewLease(sweepId, this.holder, ttlMs))
         throw new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
       await yieldToEvents();
-      if (this.interrupted) return;
+      return !this.interrupted;
+    };
+    try {
+      for (let position = 0; ;) {
+        const { taken, ended } = registration.stage(tasks, position, batch);
+        position += taken;
+        if (ended) break;
+        if (!(await between())) return;
+      }
+      for (;;) {
+        if (registration.storeNext(batch).done) return;
+        if (!(await between())) return;
+      }
+    } finally {
+      registration.discard();
     }
   }
 
