@@ -9,7 +9,9 @@ import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/
 import PQueue from 'p-queue';
 import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
+import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { sweepEngines, sweepTasks } from '../sweep/grid.js';
+import { canonicalJson, sha256Hex } from '../sweep/identity.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
@@ -41,6 +43,18 @@ export interface CoordinatorOptions {
   registerBatch?: number;
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
+}
+
+/**
+ * What identifies a grid's stored tasks: the spec, the number of points, the engines' version tags,
+ * the code that expanded it and the key of its first point (which changes with any default that
+ * enters the keys). Null for a sweep given as a list of tasks (a search round): always registered.
+ */
+function gridFingerprint(sweep: LoadedSweep, codeVersion: string): string | null {
+  if (!sweep.stream || sweep.size === undefined) return null;
+  const first = sweep.stream()[Symbol.iterator]().next();
+  const firstKey = first.done ? '' : first.value.key;
+  return sha256Hex(canonicalJson([sweep.specHash, sweep.size, ENGINE_VERSIONS, codeVersion, firstKey]));
 }
 
 /** Lease renewal period: several renewals fit in the default lease TTL. */
@@ -211,6 +225,10 @@ export class Coordinator {
   private async registerTasks(sweepId: number, ttlMs: number): Promise<void> {
     const { store, sweep } = this.options;
     const batch = this.options.registerBatch ?? 100_000;
+    const fingerprint = gridFingerprint(sweep, this.options.codeVersion);
+    if (fingerprint !== null && store.registeredGrid(sweepId) === fingerprint) return; // stored already
+    // Cleared first: a registration cut short must not leave the marker of an earlier grid.
+    if (store.registeredGrid(sweepId) !== null) store.markRegistered(sweepId, null);
     const tasks = sweepTasks(sweep)[Symbol.iterator]();
     const registration = store.beginRegistration(sweepId);
     const between = async (): Promise<boolean> => {
@@ -227,7 +245,7 @@ export class Coordinator {
         if (!(await between())) return;
       }
       for (;;) {
-        if (registration.storeNext(batch).done) return;
+        if (registration.storeNext(batch, () => store.markRegistered(sweepId, fingerprint)).done) return;
         if (!(await between())) return;
       }
     } finally {

@@ -103,7 +103,7 @@ export class GridRegistration {
    * Store the next key ranges, as many whole ranges as fit in `maxTasks` (at least one), in one write
    * transaction. Returns the tasks new to the database and whether every staged task is now stored.
    */
-  storeNext(maxTasks: number): { inserted: number; done: boolean } {
+  storeNext(maxTasks: number, onDone?: () => void): { inserted: number; done: boolean } {
     const first = this.nextRange;
     let end = first;
     let tasks = 0;
@@ -113,6 +113,7 @@ export class GridRegistration {
       const to = end * RANGE_STRIDE;
       const { changes } = this.storeTasks.run(this.now, from, to);
       this.storeMembers.run(this.sweepId, from, to);
+      if (end >= RANGES) onDone?.(); // in the transaction of the last range: recorded with it or not at all
       return changes;
     })();
     this.nextRange = end;

@@ -195,6 +195,8 @@ export class SweepStore {
         `SELECT key, params, cost, state, attempts, last_error FROM tasks WHERE key = ? AND state = 'pending'`,
       ),
       memberCount: lazy('SELECT count(*) AS n FROM sweep_tasks WHERE sweep_id = ?'),
+      registered: lazy('SELECT registered FROM sweeps WHERE id = ?'),
+      markRegistered: lazy('UPDATE sweeps SET registered = ? WHERE id = ?'),
       claim: lazy(
         `UPDATE tasks SET state = 'running', holder = ?, worker = NULL, started_at = ?
          WHERE key = ? AND state = 'pending' RETURNING attempts`,
@@ -385,6 +387,17 @@ export class SweepStore {
       }
       return pending;
     })();
+  }
+
+  /** The fingerprint of the grid whose tasks are all stored for this sweep (null: none recorded). */
+  registeredGrid(sweepId: number): string | null {
+    const row = this.stmt.registered().get(sweepId) as { registered: string | null } | undefined;
+    return row?.registered ?? null;
+  }
+
+  /** Record that every task of the grid with this fingerprint is stored (see registeredGrid). */
+  markRegistered(sweepId: number, fingerprint: string | null): void {
+    this.stmt.markRegistered().run(fingerprint, sweepId);
   }
 
   getSweep(name: string): SweepRecord | undefined {
