@@ -51,6 +51,8 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
                         InstanceMethod("gradient", &NativeKernel::Gradient),
                         InstanceMethod("loss", &NativeKernel::Loss),
                         InstanceMethod("parameterCount", &NativeKernel::ParameterCount),
+                        InstanceMethod("setThreads", &NativeKernel::SetThreads),
+                        InstanceMethod("threads", &NativeKernel::Threads),
                         InstanceMethod("dispose", &NativeKernel::Dispose)});
   }
 
@@ -177,6 +179,27 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
     return r;
   }
 
+  // setThreads(n): threads a batch of at least threadMinBatch examples (and the evaluation) may use, this
+  // one included. The numbers do not depend on it.
+  Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setThreads(n)");
+    const double n = info[0].As<Napi::Number>().DoubleValue();
+    if (!(n >= 1 && n <= bopt::Kernel::MAX_THREADS) || n != static_cast<double>(static_cast<int>(n)))
+      throw Napi::RangeError::New(env, "native kernel: threads must be an integer in [1, " +
+                                           std::to_string(bopt::Kernel::MAX_THREADS) + "]");
+    auto& k = kernel(env);
+    guarded(env, [&] {
+      k.setThreads(static_cast<int>(n));
+      return 0;
+    });
+    return env.Undefined();
+  }
+
+  Napi::Value Threads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), kernel(info.Env()).threads());
+  }
+
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(kernel(info.Env()).parameterCount()));
   }
@@ -198,6 +221,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeKernel", NativeKernel::Define(env));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+  // Smallest batch that setThreads(n > 1) splits over threads (the coordinator gives threads only there).
+  exports.Set("threadMinBatch", Napi::Number::New(env, bopt::Kernel::THREAD_MIN_B));
 #if defined(__AVX2__)
   exports.Set("isa", Napi::String::New(env, "avx2"));
 #elif defined(__AVX__)

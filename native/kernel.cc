@@ -256,11 +256,11 @@ void logitsGroup(const float* __restrict h, const float* __restrict W2T, const f
   for (int j = 0; j < K; j++) lg[k0 + j] = b2[k0 + j] + hsum(acc[j]);
 }
 
-// g[k0 .. k0+K, :] = sum_b delta[b, k] * h[b, :]
+// g[k0 .. k0+K, v0 .. v1) = sum_b delta[b, k] * h[b, v0 .. v1)
 template <int K>
 void w2GradGroup(const float* __restrict H, const float* __restrict delta, int C, int B, size_t Wp, int k0,
-                 float* __restrict g) {
-  for (size_t v = 0; v < Wp; v += 8) {
+                 size_t v0, size_t v1, float* __restrict g) {
+  for (size_t v = v0; v < v1; v += 8) {
     v8 acc[K];
     for (int j = 0; j < K; j++) acc[j] = v8{};
     for (int b = 0; b < B; b++) {
@@ -418,6 +418,44 @@ void Kernel::flushAll() {
   for (int i = 0; i < D_; i++) catchUpRow(i);
 }
 
+// Columns c0 .. c1 of the touched rows brought up to date (as catchUpRow); last_ is set by the caller once
+// every chunk is done.
+void Kernel::catchUpColumns(int c0, int c1) {
+  const size_t Wp = Wp_;
+  for (int i : touched_) {
+    const int64_t k = t_ - last_[i];
+    if (k <= 0) continue;
+    const float* P = pow_.data() + 4 * k;
+    float* __restrict w = W1_.data() + i * Wp;
+    if (mom_) {
+      float* __restrict a = A1_.data() + i * Wp;
+      const v8 pa = vbc(P[0]), pb = vbc(P[1]), pc = vbc(P[2]), pd = vbc(P[3]);
+      for (size_t v = c0; v < static_cast<size_t>(c1); v += 8) {
+        const v8 wv = vload(w + v), av = vload(a + v);
+        vstore(w + v, pa * wv + pb * av);
+        vstore(a + v, pc * wv + pd * av);
+      }
+    } else {
+      const v8 pa = vbc(P[0]);
+      for (size_t v = c0; v < static_cast<size_t>(c1); v += 8) vstore(w + v, pa * vload(w + v));
+    }
+  }
+}
+
+int Kernel::teamFor(int B) const {
+  if (threads_ <= 1 || B < THREAD_MIN_B) return 1;
+  return std::min<int>(threads_, static_cast<int>(chunks_.size()));
+}
+
+void Kernel::setThreads(int n) {
+  checkLive();
+  if (n < 1 || n > MAX_THREADS)
+    throw std::invalid_argument("threads must be an integer in [1, " + std::to_string(MAX_THREADS) + "], got " +
+                                std::to_string(n));
+  threads_ = n;
+  team_.resize(std::min<int>(n, static_cast<int>(chunks_.size())));
+}
+
 void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
   const int64_t* st = X.start.data();
   const int32_t* ix = X.idx.data();
@@ -465,15 +503,40 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
   }
 }
 
-void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out) {
+// Each chunk of the output is computed whole by one thread (which brings the same columns of the touched
+// rows up to date first): every number is made by the same operations whatever the number of threads.
+void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp) {
   const int tile = B >= FWD_TILE_MIN_B ? rowTile_ : 0;
-  if (tile > 0) cursor_.resize(B);
-  for (const auto& ch : chunks_) {
+  if (tile > 0) cursor_.resize(static_cast<size_t>(B) * nt);
+  team_.forEach(nt, chunks_.size(), [&](int t, size_t q) {
+    int64_t* cursor = tile > 0 ? cursor_.data() + static_cast<size_t>(B) * t : nullptr;
+    const auto& ch = chunks_[q];
+    if (catchUp) catchUpColumns(ch.first, ch.first + 8 * ch.second);
     if (model_ == MLP)
-      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor_.data());
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
     else
-      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out,
-                         cursor_.data());
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
+  });
+}
+
+// E[:, c0 .. c1) = relu'(pre) * (W2 delta) and gb1[c0 .. c1) = sum over the batch, before W2 changes.
+void Kernel::hiddenError(const float* delta, int B, int c0, int c1) {
+  const size_t Wp = Wp_;
+  const int C = C_;
+  const float* W2T = W2T_.data();
+  float* gb1 = gb1_.data();
+  for (int b = 0; b < B; b++) {
+    const float* h = out_.data() + b * Wp;
+    float* e = E_.data() + b * Wp;
+    const float* d = delta + b * C;
+    for (size_t v = c0; v < static_cast<size_t>(c1); v += 8) {
+      v8 acc = v8{};
+      for (int k = 0; k < C; k++) acc += vbc(d[k]) * vload(W2T + k * Wp + v);
+      const v8i pos = vload(h + v) > v8{};
+      const v8 ev = reinterpret_cast<v8>(reinterpret_cast<v8i>(acc) & pos);
+      vstore(e + v, ev);
+      vstore(gb1 + v, vload(gb1 + v) + ev);
+    }
   }
 }
 
@@ -563,15 +626,14 @@ void Kernel::updateDense(float* __restrict w, float* __restrict A, const float* 
   }
 }
 
+// The first layer's weight gradient (and fused update) of chunks q0 .. q1; last_ is set by the caller.
 template <Kernel::Mode MODE>
-void Kernel::backward1(int /*B*/) {
+void Kernel::backward1(size_t q0, size_t q1) {
   const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data()};
   constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
-  for (const auto& ch : chunks_)
-    bwdDispatch<M>(ch.second, W1_.data(), A1_.data(), G1_.data(), Wp_, ch.first, c, E_.data(),
+  for (size_t q = q0; q < q1; q++)
+    bwdDispatch<M>(chunks_[q].second, W1_.data(), A1_.data(), G1_.data(), Wp_, chunks_[q].first, c, E_.data(),
                    static_cast<float>(o_.lr), static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
-  if (lazy_ && MODE != GRAD)
-    for (int i : touched_) last_[i] = t_ + 1;
 }
 
 template <Kernel::Mode MODE>
@@ -585,6 +647,7 @@ double Kernel::run(const int32_t* batch, int B) {
   DenormalGuard guard;
   if (MODE == GRAD) flushAll();
   buildColumns(X_, batch, B);
+  const int nt = teamFor(B);
   const size_t Wp = Wp_;
   const int C = C_;
   out_.resize(static_cast<size_t>(B) * Wp);
@@ -615,9 +678,9 @@ double Kernel::run(const int32_t* batch, int B) {
     }
     for (int i : touched_) last_[i] = t_;
   } else {
+    forward1(X_, batch, B, out_.data(), nt, lazy_);
     if (lazy_)
-      for (int i : touched_) catchUpRow(i);
-    forward1(X_, batch, B, out_.data());
+      for (int i : touched_) last_[i] = t_;
   }
   const double loss = outputLayer(y_.data(), batch, B, out_.data(), nullptr) / B;
   const float* delta = delta_.data();
@@ -642,31 +705,22 @@ double Kernel::run(const int32_t* batch, int B) {
     Gb2_.resize(b2_.size());
   }
   if (model_ == MLP) {
-    const float* W2T = W2T_.data();
     const float* Hs = out_.data();
-    // E = relu'(pre) * (W2 delta), computed before W2 changes
-    for (int b = 0; b < B; b++) {
-      const float* h = Hs + b * Wp;
-      float* e = E_.data() + b * Wp;
-      const float* d = delta + b * C;
-      for (size_t v = 0; v < Wp; v += 8) {
-        v8 acc = v8{};
-        for (int k = 0; k < C; k++) acc += vbc(d[k]) * vload(W2T + k * Wp + v);
-        const v8i pos = vload(h + v) > v8{};
-        const v8 ev = reinterpret_cast<v8>(reinterpret_cast<v8i>(acc) & pos);
-        vstore(e + v, ev);
-        vstore(gb1 + v, vload(gb1 + v) + ev);
-      }
-    }
-    // W2 gradient into a scratch buffer, then the dense update
+    // Per chunk of hidden units, on whichever thread takes it: E, gb1 and the W2 gradient of those units (into a
+    // scratch buffer: W2 changes only after every E is made), then W1's gradient and fused update.
     FBuf& g2 = gW2scratch();
-    int k = 0;
-    for (; k + 4 <= C; k += 4) w2GradGroup<4>(Hs, delta, C, B, Wp, k, g2.data());
-    switch (C - k) {
-      case 3: w2GradGroup<3>(Hs, delta, C, B, Wp, k, g2.data()); break;
-      case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, g2.data()); break;
-      case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, g2.data()); break;
-    }
+    team_.forEach(nt, chunks_.size(), [&](int, size_t q) {
+      const size_t c0 = chunks_[q].first, c1 = c0 + 8 * chunks_[q].second;
+      hiddenError(delta, B, static_cast<int>(c0), static_cast<int>(c1));
+      int k = 0;
+      for (; k + 4 <= C; k += 4) w2GradGroup<4>(Hs, delta, C, B, Wp, k, c0, c1, g2.data());
+      switch (C - k) {
+        case 3: w2GradGroup<3>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
+        case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
+        case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
+      }
+      backward1<MODE>(q, q + 1);
+    });
     for (int kk = 0; kk < C; kk++) {
       float s = 0;
       for (int b = 0; b < B; b++) s += delta[b * C + kk];
@@ -683,7 +737,9 @@ double Kernel::run(const int32_t* batch, int B) {
       }
   }
   updateDense<MODE>(b1_.data(), Ab1_.data(), gb1, Gb1_.data(), W_, l2b);
-  backward1<MODE>(B);
+  if (model_ != MLP) backward1<MODE>(0, chunks_.size());
+  if (lazy_ && MODE != GRAD)
+    for (int i : touched_) last_[i] = t_ + 1;
   if (MODE != GRAD) {
     t_++;
     if (lazy_ && t_ % FLUSH == 0) flushAll();
@@ -709,7 +765,7 @@ double Kernel::loss(const int32_t* batch, int B) {
   DenormalGuard guard;
   flushAll();
   out_.resize(static_cast<size_t>(B) * Wp_);
-  forward1(X_, batch, B, out_.data());
+  forward1(X_, batch, B, out_.data(), teamFor(B), false);
   double right = 0;
   return outputLayer(y_.data(), batch, B, out_.data(), &right) / B;
 }
@@ -734,7 +790,7 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
   for (int64_t r0 = 0; r0 < n; r0 += BLOCK) {
     const int nb = static_cast<int>(std::min<int64_t>(BLOCK, n - r0));
     blk.build(x + r0 * d, nb, d);
-    forward1(blk, evalRows_.data(), nb, out_.data());
+    forward1(blk, evalRows_.data(), nb, out_.data(), teamFor(nb), false);
     total += outputLayer(y + r0, nullptr, nb, out_.data(), &right);
   }
   *lossOut = total / static_cast<double>(n);
@@ -743,6 +799,7 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
 
 void Kernel::dispose() {
   disposed_ = true;
+  team_.resize(1);
   for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &G1_, &Gb1_,
                   &GW2T_, &Gb2_, &g2scratch_})
     b->release();

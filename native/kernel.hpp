@@ -13,7 +13,9 @@
 //    next touched, read, or at a periodic full flush (every FLUSH steps, to bound k).
 //  * Register-blocked inner loops over chunks of up to 80 outputs (10 AVX vectors), chunk-outer loop
 //    order so that a W1 column slab stays in L2 across the examples of a batch.
-//  * Deterministic: single thread, fixed summation orders; same inputs -> bit-identical outputs.
+//  * Deterministic: fixed summation orders; same inputs -> bit-identical outputs. With several threads
+//    (setThreads) each thread computes whole chunks of the first layer's outputs, exactly as one thread
+//    would, so the numbers do not depend on the number of threads either.
 #pragma once
 
 #include <cmath>
@@ -23,6 +25,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "team.hpp"
 
 namespace bopt {
 
@@ -115,6 +119,8 @@ class Kernel {
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
   static constexpr int FWD_TILE_MIN_B = 32;     // batch-blocked forward from this batch size on
   static constexpr int L1_TILE_BYTES = 16384;   // bytes of W1 per forward tile (half of L1)
+  static constexpr int THREAD_MIN_B = 64;       // batches this large use the team (smaller: one thread)
+  static constexpr int MAX_THREADS = 256;
 
   Kernel(Model model, int inputs, int hidden, int classes, const float* x, const int32_t* y, int64_t n, int d,
          const Options& o);
@@ -128,6 +134,9 @@ class Kernel {
   double loss(const int32_t* batch, int B);
   void evaluate(const float* x, const int32_t* y, int64_t n, int d, double* loss, double* acc);
   void dispose();
+  // Threads a large batch (and the evaluation) may use, this one included; any time between calls.
+  void setThreads(int n);
+  int threads() const { return threads_; }
 
  private:
   enum Mode { UPD_SGD, UPD_MOM, GRAD };
@@ -162,6 +171,11 @@ class Kernel {
     return g2scratch_;
   }
   bool disposed_ = false;
+  Team team_;
+  int threads_ = 1;
+
+  // Threads used for a batch of B examples.
+  int teamFor(int B) const;
 
   void checkLive() const {
     if (disposed_) throw std::runtime_error("kernel was disposed");
@@ -169,12 +183,15 @@ class Kernel {
   void catchUpRow(int i);
   void flushAll();
   void buildColumns(const Csr& X, const int32_t* rows, int B);
-  void forward1(const Csr& X, const int32_t* rows, int B, float* out);
+  // catchUp: first bring the touched rows of each chunk up to date (a step's lazy momentum/L2).
+  void forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp);
+  void catchUpColumns(int c0, int c1);
+  void hiddenError(const float* delta, int B, int c0, int c1);
   double outputLayer(const int32_t* labels, const int32_t* rows, int B, float* out, double* correct);
   template <Mode MODE>
   double run(const int32_t* batch, int B);
   template <Mode MODE>
-  void backward1(int B);
+  void backward1(size_t q0, size_t q1);
   template <Mode MODE>
   void updateDense(float* w, float* A, const float* g, float* gout, int len, double l2);
   void toShared(const float* w1, const float* b1, const float* w2t, const float* b2, float* out) const;

@@ -88,8 +88,22 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
   const kernel: Kernel = factory.createKernel(shape, prep.train, { lr: cfg.lr, momentum: cfg.momentum, l2: cfg.l2 });
   try {
     kernel.setParameters(prep.initialParams);
+    // The threads granted to the task may change while it trains: the numbers do not depend on them.
+    let threads = 1;
+    const threadsNow = hooks.threads;
+    const useGrantedThreads =
+      threadsNow && kernel.setThreads
+        ? (): void => {
+            const n = threadsNow();
+            if (n !== threads && Number.isInteger(n) && n >= 1) {
+              kernel.setThreads!(n);
+              threads = n;
+            }
+          }
+        : (): void => {};
     const curve: CurvePoint[] = [];
     const addPoint = (step: number): CurvePoint => {
+      useGrantedThreads();
       const tr = kernel.evaluate(prep.train);
       const te = kernel.evaluate(test);
       const p: CurvePoint = { step, trainLoss: tr.loss, testLoss: te.loss, testAccuracy: te.accuracy };
@@ -110,6 +124,7 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
     let stepsDone = 0;
     let diverged = false;
     for (let s = 1; s <= cfg.steps; s++) {
+      useGrantedThreads();
       const loss = kernel.step(batches.next().value);
       stepsDone = s;
       if (!Number.isFinite(loss)) {
@@ -136,6 +151,7 @@ export function train(cfg: TrainConfig, factory: KernelFactory, hooks: TrainHook
     }
 
     if (!allFinite(kernel.getParameters())) diverged = true;
+    useGrantedThreads();
     const tr = kernel.evaluate(prep.train);
     const te = kernel.evaluate(test);
     const chanceLoss = Math.log(Math.max(2, shape.classes));

@@ -65,6 +65,11 @@ export interface Kernel {
   evaluate(data: Dataset): Evaluation;
   /** Release native resources, if any. */
   dispose?(): void;
+  /**
+   * Threads (the caller's included) the kernel may use from now on, where it can use more than one.
+   * Never changes a number: results are bit-identical whatever the count.
+   */
+  setThreads?(n: number): void;
 }
 
 export interface KernelFactory {
@@ -111,6 +116,8 @@ export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
   /** Minimum milliseconds between progress reports. */
   progressIntervalMs?: number;
+  /** Threads the kernel may use, read before every step and evaluation (it may change while training). */
+  threads?: () => number;
 }
 
 export type { TrainConfig };

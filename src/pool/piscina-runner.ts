@@ -4,6 +4,9 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobOutcome, JobProgress, RunJobOptions, TaskRunner, TrainJob } from './protocol.js';
 
+/** What the pool posts to a worker thread: the job, and its shared thread count where it has one. */
+export type PoolTask = TrainJob & { threads?: Int32Array };
+
 export interface PiscinaRunnerOptions {
   /** Worker threads; default one per core. */
   workers?: number;
@@ -24,6 +27,7 @@ function defaultWorker(): { filename: string; execArgv: string[] } {
 export class PiscinaRunner implements TaskRunner {
   readonly slots: number;
   readonly description: string;
+  readonly sharesCores = true;
   private readonly pool: Piscina;
   private readonly channel: BroadcastChannel;
   private readonly listeners = new Map<string, (p: JobProgress) => void>();
@@ -55,7 +59,8 @@ export class PiscinaRunner implements TaskRunner {
   async run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome> {
     this.listeners.set(job.key, options.onProgress);
     try {
-      return (await this.pool.run(job, { signal: options.signal })) as JobOutcome;
+      const task: PoolTask = options.threads ? { ...job, threads: options.threads } : job;
+      return (await this.pool.run(task, { signal: options.signal })) as JobOutcome;
     } finally {
       this.listeners.delete(job.key);
     }

@@ -28,6 +28,11 @@ export interface JobOutcome {
 export interface RunJobOptions {
   signal: AbortSignal;
   onProgress: (p: JobProgress) => void;
+  /**
+   * Only for a runner with `sharesCores`: element 0 is the number of threads the job may use, which the
+   * coordinator changes while it runs (a SharedArrayBuffer the training thread reads between steps).
+   */
+  threads?: Int32Array;
 }
 
 /** Trains jobs somewhere; the coordinator never knows where. */
@@ -38,6 +43,11 @@ export interface TaskRunner {
   readonly workers?: number;
   /** Human-readable description for headers and logs. */
   readonly description: string;
+  /**
+   * True when its jobs run on this machine's cores and can use more than one thread (the `threads` of
+   * RunJobOptions): the coordinator lends the cores of idle slots to running jobs.
+   */
+  readonly sharesCores?: boolean;
   run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome>;
   close(): Promise<void>;
 }

@@ -9,7 +9,8 @@ import { loadEngine } from '../engines/registry.js';
 import type { KernelFactory } from '../engines/types.js';
 import type { EngineName } from '../engines/config.js';
 import { injectFault } from './faults.js';
-import type { JobOutcome, JobProgress, TrainJob } from './protocol.js';
+import type { PoolTask } from './piscina-runner.js';
+import type { JobOutcome, JobProgress } from './protocol.js';
 
 const { progressChannel, progressIntervalMs } = workerData as { progressChannel: string; progressIntervalMs: number };
 const channel = new BroadcastChannel(progressChannel);
@@ -17,7 +18,8 @@ channel.unref();
 const engines = new Map<EngineName, KernelFactory>();
 const workerName = `${hostname()}:${process.pid}/thread-${threadId}`;
 
-export default async function runJob(job: TrainJob): Promise<JobOutcome> {
+export default async function runJob(job: PoolTask): Promise<JobOutcome> {
+  const { threads } = job;
   injectFault(job);
   let factory = engines.get(job.params.engine);
   if (!factory) {
@@ -32,6 +34,7 @@ export default async function runJob(job: TrainJob): Promise<JobOutcome> {
   const result = train(job.params, factory, {
     progressIntervalMs,
     onProgress: (p) => post(p.step, p.totalSteps, p.loss),
+    ...(threads ? { threads: () => Atomics.load(threads, 0) } : {}),
   });
   return { result, worker: workerName };
 }

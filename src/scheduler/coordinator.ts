@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
+import { canUseThreads } from '../engines/threads.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { sweepEngines, sweepTasks } from '../sweep/grid.js';
@@ -77,6 +78,11 @@ interface LiveTask {
   key: string;
   lane: number;
   progress: JobProgress | null;
+  cost: number;
+  /** Slots it uses: its own plus those lent to it while others would idle. */
+  threads: number;
+  /** Shared with its training thread, which reads element 0 between steps; null: one thread only. */
+  threadCell: Int32Array | null;
 }
 
 export class Coordinator {
@@ -86,6 +92,8 @@ export class Coordinator {
   private readonly abort = new AbortController();
   private readonly live = new Map<string, LiveTask>();
   private readonly freeLanes: number[];
+  /** Slots lent to running tasks as extra threads: p-queue starts no job on them until taken back. */
+  private lent = 0;
   private interrupted = false;
   private fatal: Error | null = null;
   private trained = 0;
@@ -109,6 +117,12 @@ export class Coordinator {
       throw new RangeError(`pendingWindow: expected a positive integer, got ${options.pendingWindow}`);
     this.queue = new PQueue({ concurrency: options.runner.slots });
     this.freeLanes = Array.from({ length: options.runner.slots }, (_, i) => options.runner.slots - 1 - i);
+    if (options.runner.sharesCores) {
+      // After a job ends ('next', the next job already started) or one is queued ('add', before it
+      // starts): lend what would idle, take back what a queued job needs.
+      this.queue.on('next', () => this.balanceThreads());
+      this.queue.on('add', () => this.balanceThreads());
+    }
   }
 
   /** Subscribe to every event; returns the unsubscribe function. */
@@ -352,7 +366,10 @@ export class Coordinator {
       return; // done meanwhile by another sweep's coordinator sharing this task
     }
     const lane = this.freeLanes.pop() ?? 0;
-    const liveTask: LiveTask = { key: task.key, lane, progress: null };
+    const threadCell =
+      runner.sharesCores && canUseThreads(task.params) ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    if (threadCell) Atomics.store(threadCell, 0, 1);
+    const liveTask: LiveTask = { key: task.key, lane, progress: null, cost: task.cost, threads: 1, threadCell };
     this.live.set(task.key, liveTask);
     this.emit({
       type: 'task-start',
@@ -362,12 +379,15 @@ export class Coordinator {
       attempt: claim.attempts + 1,
       cost: task.cost,
     });
+    // A job that starts alone (the last of a sweep, a search round of one task) gets the idle cores now.
+    if (threadCell) this.balanceThreads();
     try {
       let outcome: JobOutcome;
       try {
         outcome = await runner.run(
           { key: task.key, params: task.params, attempt: claim.attempts },
           {
+            ...(threadCell ? { threads: threadCell } : {}),
             signal: this.abort.signal,
             onProgress: (p) => {
               liveTask.progress = p;
@@ -407,9 +427,61 @@ export class Coordinator {
       if (e !== this.fatal) throw e;
     } finally {
       this.live.delete(task.key);
+      this.returnThreads(liveTask, liveTask.threads - 1);
       this.freeLanes.push(lane);
       this.refill();
     }
+  }
+
+  /**
+   * Slots that would idle (no job waiting for them) are lent to running jobs that can use more threads,
+   * the one with the most work left first; slots a waiting job needs are taken back. The numbers of a
+   * task do not depend on its threads, so this changes only when results arrive, never what they are.
+   */
+  private balanceThreads(): void {
+    if (this.interrupted) return;
+    const slots = this.options.runner.slots;
+    let spare = slots - this.lent - this.queue.pending - this.queue.size;
+    if (spare < 0) {
+      const lenders = [...this.live.values()].filter((t) => t.threads > 1).sort((a, b) => b.threads - a.threads);
+      for (const t of lenders) {
+        const back = Math.min(-spare, t.threads - 1);
+        this.returnThreads(t, back);
+        spare += back;
+        if (spare >= 0) break;
+      }
+      return;
+    }
+    if (spare === 0) return;
+    const takers = [...this.live.values()]
+      .filter((t) => t.threadCell !== null)
+      .sort((a, b) => remainingCost(b) - remainingCost(a));
+    if (takers.length === 0) return;
+    const grant = new Map<LiveTask, number>();
+    for (let i = 0; spare > 0; i++) {
+      const t = takers[i % takers.length];
+      if (t.threads + (grant.get(t) ?? 0) >= slots) {
+        if (takers.every((u) => u.threads + (grant.get(u) ?? 0) >= slots)) break;
+        continue;
+      }
+      grant.set(t, (grant.get(t) ?? 0) + 1);
+      spare--;
+    }
+    for (const [t, extra] of grant) this.setThreads(t, t.threads + extra, extra);
+  }
+
+  /** Give `count` of a task's lent slots back to dispatch. */
+  private returnThreads(t: LiveTask, count: number): void {
+    if (count > 0) this.setThreads(t, t.threads - count, -count);
+  }
+
+  private setThreads(t: LiveTask, threads: number, lentChange: number): void {
+    t.threads = threads;
+    this.lent += lentChange;
+    if (t.threadCell) Atomics.store(t.threadCell, 0, threads);
+    if (this.live.has(t.key)) this.emit({ type: 'task-threads', key: t.key, lane: t.lane, threads });
+    // Setting the concurrency starts a waiting job at once when slots came back.
+    this.queue.concurrency = this.options.runner.slots - this.lent;
   }
 
   /** The runner threw: interrupted (back to pending), a retry, or failed for good. */
@@ -449,6 +521,12 @@ export class Coordinator {
       if (!isTransientWriteError(e)) throw e; // progress for `bopt watch` only: the next tick publishes again
     }
   }
+}
+
+/** A running task's cost still to train, by its last progress report. */
+function remainingCost(t: LiveTask): number {
+  const p = t.progress;
+  return p && p.totalSteps > 0 ? t.cost * Math.max(0, 1 - p.step / p.totalSteps) : t.cost;
 }
 
 function pickCounts(c: StateCounts): StateCounts {

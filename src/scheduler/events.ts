@@ -49,6 +49,8 @@ export type SweepEvent =
     }
   | { type: 'task-start'; key: string; params: TrainConfig; lane: number; attempt: number; cost: number }
   | { type: 'task-progress'; key: string; lane: number; step: number; totalSteps: number; loss: number }
+  /** A running task was lent idle slots as threads, or gave them back (threads: the slots it now uses). */
+  | { type: 'task-threads'; key: string; lane: number; threads: number }
   | {
       type: 'task-done';
       key: string;

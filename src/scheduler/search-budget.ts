@@ -12,7 +12,14 @@
  * into time with the throughput it measures, so both use one estimate).
  */
 import { stream } from '../engines/rng.js';
-import { batchLattice, predictBopt, pointEpochs, usefulLattice, type GroupOptimum } from '../search/policy.js';
+import {
+  batchLattice,
+  epochBudget,
+  predictBopt,
+  pointEpochs,
+  usefulLattice,
+  type GroupOptimum,
+} from '../search/policy.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { packedWallSeconds } from './plan.js';
 import { estimateCost } from '../sweep/cost.js';
@@ -108,10 +115,11 @@ export function searchBudget(
       .filter((t) => !outcomes.has(t.key))
       .sort((a, b) => secondsOf(b) - secondsOf(a));
     let tasksLeft = settings.maxTasks - usedKeys.size;
+    const epochLimit = epochBudget(settings, shape);
     let epochsLeft =
-      settings.maxEpochs === undefined
+      epochLimit === undefined
         ? Infinity
-        : settings.maxEpochs - (g.state?.used ?? []).reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0);
+        : epochLimit - (g.state?.used ?? []).reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0);
     // Costliest first, skipping what no longer fits: the worst case for the task cap, and under the
     // epoch cap (a task's seconds are about proportional to its epochs) the costliest filling of it.
     for (const t of open) {
@@ -161,7 +169,7 @@ export function searchProgress(
       tasksUsed: committed.length,
       maxTasks: settings.maxTasks,
       epochsUsed: committed.reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0),
-      maxEpochs: settings.maxEpochs ?? null,
+      maxEpochs: epochBudget(settings, shape) ?? null,
     };
   });
   return {

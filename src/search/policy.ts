@@ -34,6 +34,13 @@ export interface SearchSettings {
    * about the same per group at any N, where a budget in tasks does not.
    */
   maxEpochs?: number;
+  /**
+   * Most training examples one group's tasks may process together (steps x min(B, N) summed), i.e.
+   * max_examples / N epochs; unlimited when absent. Measured B_opt grows more slowly than N (see the
+   * README's fig6-search), so the large-N groups need fewer epochs than the small ones: a budget in
+   * examples bounds their cost without cutting the small-N searches.
+   */
+  maxExamples?: number;
 }
 
 /** What a group's tasks share that prices a point: its training-set size and its number of updates. */
@@ -45,6 +52,13 @@ export interface GroupShape {
 /** Passes over the training set of one run at batch size b (the engines train min(B, N) per step). */
 export const pointEpochs = (shape: GroupShape, b: number): number =>
   (shape.steps * Math.min(b, shape.nTrain)) / shape.nTrain;
+
+/** Passes over the training set one group may make: the tighter of max_epochs and max_examples / N. */
+export function epochBudget(settings: SearchSettings, shape: GroupShape | null): number | undefined {
+  const byExamples = settings.maxExamples !== undefined && shape ? settings.maxExamples / shape.nTrain : undefined;
+  if (settings.maxEpochs === undefined) return byExamples;
+  return byExamples === undefined ? settings.maxEpochs : Math.min(settings.maxEpochs, byExamples);
+}
 
 /** One finished run of the group: accuracy null when it failed or diverged. */
 export interface Observation {
@@ -228,6 +242,7 @@ export function searchGroup(
 ): SearchState {
   const lattice = usefulLattice(batchLattice(settings), shape?.nTrain ?? null);
   const epochsOf = (p: SearchPoint): number => (shape ? pointEpochs(shape, p.batchSize) : 0);
+  const epochLimit = epochBudget(settings, shape);
   let epochsUsed = 0;
   const key = (p: SearchPoint): string => `${p.batchSize}:${p.seed}`;
   const stored = new Map(results.map((o) => [key(o), o]));
@@ -252,9 +267,9 @@ export function searchGroup(
     const fresh = round.filter((p) => !usedKeys.has(key(p)));
     const room = settings.maxTasks - usedKeys.size;
     let next = fresh.slice(0, Math.max(0, room));
-    if (settings.maxEpochs !== undefined) {
+    if (epochLimit !== undefined) {
       let spent = epochsUsed;
-      const fits = next.findIndex((p) => (spent += epochsOf(p)) > settings.maxEpochs! + 1e-9);
+      const fits = next.findIndex((p) => (spent += epochsOf(p)) > epochLimit + 1e-9);
       if (fits !== -1) next = next.slice(0, fits);
     }
     const points = summarise(used);

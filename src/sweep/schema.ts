@@ -133,6 +133,8 @@ const searchSchema = z.strictObject({
   max_tasks: posInt().default(60),
   /** Most passes over the training set one group's tasks may make together (no limit when absent). */
   max_epochs: positive().optional(),
+  /** Most training examples (steps x min(B, N), summed) one group's tasks may process (no limit when absent). */
+  max_examples: positive().optional(),
   /** Start later groups around the theory's prediction from the groups already searched. */
   prior: z.boolean().default(true),
 });
@@ -419,6 +421,7 @@ export function validateSweep(document: unknown, ctx: SourceContext): SweepSpec 
       noiseZ: body.noise_z,
       maxTasks: body.max_tasks,
       ...(body.max_epochs !== undefined ? { maxEpochs: body.max_epochs } : {}),
+      ...(body.max_examples !== undefined ? { maxExamples: body.max_examples } : {}),
       prior: body.prior,
     };
     const batchInfo = claim('batch_size', ['search', 'from']);

@@ -200,6 +200,7 @@ function workerLine(w: WorkerView, ctx: Ctx, laneWidth: number): ReactNode {
   const miniBar = progressBar(w.totalSteps > 0 ? w.step / w.totalSteps : 0, 8);
   const loss = w.loss === null ? 'loss …' : `loss ${Number.isFinite(w.loss) ? w.loss.toFixed(3) : 'NaN'}`;
   const attempt = w.attempt > 1 ? ` (attempt ${w.attempt})` : '';
+  const threads = (w.threads ?? 1) > 1 ? ` · ${w.threads} threads` : '';
   return (
     <Text key={`w${w.lane}-${w.key}`} wrap="truncate-end">
       {lane}
@@ -207,6 +208,7 @@ function workerLine(w: WorkerView, ctx: Ctx, laneWidth: number): ReactNode {
       {` ${steps.padStart(11)}  ${loss.padEnd(11)} `}
       <Text color={c('cyan')}>{w.params ? formatParams(w.params) : w.key.slice(0, 12)}</Text>
       {attempt}
+      {threads}
     </Text>
   );
 }

@@ -24,6 +24,8 @@ export interface WorkerView {
   step: number;
   totalSteps: number;
   loss: number | null;
+  /** Threads it trains on when idle slots were lent to it (absent: one). */
+  threads?: number;
 }
 
 export interface FailureView {
@@ -186,6 +188,11 @@ export function applyEvent(state: SweepState, e: SweepEvent, now: number = Date.
       r.credited = credit;
       return;
     }
+    case 'task-threads': {
+      const r = state.lanes.get(e.lane);
+      if (r && r.key === e.key) r.threads = e.threads;
+      return;
+    }
     case 'task-done':
       release(state, e.lane, e.key);
       state.counts.running = Math.max(0, state.counts.running - 1);
@@ -277,7 +284,7 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
             : 'running';
   const running = [...state.lanes.values()]
     .sort((a, b) => a.lane - b.lane)
-    .map(({ lane, key, params, attempt, step, totalSteps, loss }) => ({
+    .map(({ lane, key, params, attempt, step, totalSteps, loss, threads }) => ({
       lane,
       key,
       params,
@@ -285,6 +292,7 @@ export function snapshot(state: SweepState, now: number = Date.now()): ViewModel
       step,
       totalSteps,
       loss,
+      ...(threads !== undefined && threads > 1 ? { threads } : {}),
     }));
   return {
     mode: 'live',

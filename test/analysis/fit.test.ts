@@ -9,6 +9,7 @@ import {
   sweptParameter,
   type RunRow,
 } from '../../src/analysis/fit.js';
+import { boptClaims } from '../../src/analysis/claims.js';
 import { priorChecks } from '../../src/analysis/prior.js';
 
 const BATCHES = [1, 3, 10, 30, 100, 300, 1000];
@@ -107,6 +108,27 @@ describe('B_opt fits', () => {
       `${noisy.exponentBootLo} ${noisy.exponentBootHi}`,
     );
     assert.ok(noisy.exponentLo! < noisy.exponent && noisy.exponent < noisy.exponentHi!);
+  });
+
+  it('a group whose best B is an end of its range is left out of a second proportionality claim', () => {
+    const rows = synthetic((lr) => (lr < 2 ? 100 * lr : 20000), [0.1, 0.3, 1, 3], 3, 0.001);
+    const fit = fitSweep(rows, { bootstrap: 200 });
+    assert.deepEqual(
+      fit.groups.map((g) => g.interiorPeak),
+      [true, true, true, false],
+    );
+    const claims = boptClaims(rows, fit);
+    const all = claims.find((c) => c.claim === 'B_opt proportional to eps (log-log exponent 1)')!;
+    const interior = claims.find((c) => c.claim.includes('over the 3 groups with an interior peak (without lr = 3)'))!;
+    assert.ok(all && interior, claims.map((c) => c.claim).join('\n'));
+    const exponent = (evidence: string) => Number(/^exponent (\S+),/.exec(evidence)![1]);
+    assert.ok(Math.abs(exponent(interior.evidence) - 1) < 0.1, interior.evidence);
+    assert.ok(Math.abs(exponent(all.evidence) - 1) > 0.2, all.evidence); // the end point bends the exponent
+    // All peaks interior: no second claim.
+    const inside = synthetic((lr) => 100 * lr, [0.1, 0.3, 1], 3, 0.001);
+    assert.ok(
+      !boptClaims(inside, fitSweep(inside, { bootstrap: 200 })).some((c) => c.claim.includes('interior peak (without')),
+    );
   });
 
   it('theory prior: B_opt proportional to eps is predicted exactly; a flat B_opt is predicted too high', () => {

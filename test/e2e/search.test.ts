@@ -65,6 +65,20 @@ test('a search run trains a few rounds and stops', () => {
   assert.equal(countOf(db, 'SELECT count(*) FROM results'), uninterrupted.length);
 });
 
+test('running a finished search again trains nothing and says so', () => {
+  const db = join(dir, 'a.sqlite');
+  const r = bopt(['run', writeSweep(dir, 'srch', SEARCH('srch')), '--db', db, '--workers', '2', '--no-ui']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^sweep srch: search complete, ${uninterrupted.length}/${uninterrupted.length} tasks done, 0 failed, nothing to run$`,
+      'm',
+    ),
+  );
+  assert.equal(countOf(db, 'SELECT count(*) FROM results'), uninterrupted.length);
+});
+
 test('fit, plot and report work on a search sweep as on a grid; fit says how many seeds back each point', () => {
   const db = join(dir, 'a.sqlite');
   const fit = bopt(['fit', 'srch', '--db', db]);

@@ -13,14 +13,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
-import { batchSequence, prepareTraining, type PreparedTraining } from '../../src/engines/driver.js';
+import { batchSequence, prepareTraining, train, type PreparedTraining } from '../../src/engines/driver.js';
 import {
   createNativeKernel,
   loadNativeAddon,
+  loadNativeEngine,
   nativeUnavailableReason,
   type NativeAddon,
 } from '../../src/engines/native/index.js';
 import { referenceEngine } from '../../src/engines/reference/index.js';
+import { NATIVE_THREAD_MIN_BATCH } from '../../src/engines/threads.js';
 import type { Kernel } from '../../src/engines/types.js';
 
 const addon = loadNativeAddon();
@@ -308,5 +310,89 @@ describe('native engine: determinism and contract', { skip }, () => {
     assert.ok(['avx512', 'avx2', 'generic'].includes(peak.isa), `isa ${peak.isa}`);
     assert.throws(() => a.fmaPeak(0), /seconds/);
     assert.throws(() => a.fmaPeak(Number.NaN), /seconds/);
+  });
+});
+
+describe('native engine: several threads for one task', { skip }, () => {
+  /**
+   * The steps of one run with the thread count `threadsAt(step)` (set before each step; the test-set
+   * evaluation uses the last count): every loss, the evaluation and the final parameters.
+   */
+  function runWith(p: PreparedTraining, B: number, m: number, l2: number, threadsAt: (step: number) => number) {
+    const k = nativeKernel(p, 0.05, m, l2);
+    const it = batchSequence(5, p.train.n, B);
+    const losses: number[] = [];
+    for (let s = 0; s < 12; s++) {
+      k.native.setThreads(threadsAt(s));
+      losses.push(k.step(it.next().value));
+    }
+    const test = k.evaluate(p.test);
+    const params = k.getParameters();
+    k.dispose?.();
+    return { losses, test: [test.loss, test.accuracy], params: Buffer.from(params.buffer) };
+  }
+
+  it('bit-identical parameters, losses and evaluation with 1, 2 and 3 threads (B 16 to 300, m and l2 on and off)', () => {
+    const p = prepare({ model: 'mlp', hidden: 800, n_test: 600 });
+    // B = 16: below the batch-blocked forward pass and the split (one thread whatever it is given);
+    // 100 and 300: both on. Counts also change in the middle of a run, as the coordinator changes them.
+    const schedules: Array<[string, (s: number) => number]> = [
+      ['2 threads', () => 2],
+      ['3 threads', () => 3],
+      ['1, 3, then 2 threads', (s) => (s < 4 ? 1 : s < 8 ? 3 : 2)],
+    ];
+    for (const B of [16, 100, 300])
+      for (const [m, l2] of [
+        [0, 0],
+        [0.9, 0],
+        [0, 0.01],
+        [0.9, 0.01],
+      ] as const) {
+        const one = runWith(p, B, m, l2, () => 1);
+        for (const [name, schedule] of schedules) {
+          const other = runWith(p, B, m, l2, schedule);
+          const where = `B = ${B}, m = ${m}, l2 = ${l2}, ${name}`;
+          assert.deepEqual(other.losses, one.losses, `${where}: losses`);
+          assert.deepEqual(other.test, one.test, `${where}: test loss and accuracy`);
+          assert.ok(other.params.equals(one.params), `${where}: parameters differ`);
+        }
+      }
+  });
+
+  it('the driver applies the threads granted while training: the same result as on one thread', () => {
+    const factory = loadNativeEngine()!;
+    const cfg = parseTrainConfig({
+      engine: 'native',
+      model: 'mlp',
+      dataset: 'mnist',
+      n_train: 500,
+      n_test: 500,
+      batch_size: 128,
+      lr: 0.1,
+      momentum: 0.9,
+      steps: 20,
+      eval_every: 5,
+      seed: SEED,
+    });
+    const granted: number[] = [];
+    const alone = train(cfg, factory);
+    const shared = train(cfg, factory, {
+      threads: () => {
+        granted.push(granted.length < 10 ? 1 : 2);
+        return granted.at(-1)!;
+      },
+    });
+    assert.ok(granted.length > 20, 'read before every step and evaluation');
+    assert.deepEqual({ ...shared, wallMs: 0 }, { ...alone, wallMs: 0 });
+  });
+
+  it('setThreads refuses counts outside [1, 256]; the addon says from which batch it splits', () => {
+    const p = prepare({ model: 'mlp', hidden: 100 });
+    const k = nativeKernel(p, 0.1, 0, 0);
+    for (const bad of [0, -1, 1.5, 257, Number.NaN]) assert.throws(() => k.native.setThreads(bad), /threads/);
+    k.native.setThreads(4);
+    assert.equal(k.native.threads(), 4);
+    k.dispose?.();
+    assert.equal((addon as NativeAddon).threadMinBatch, NATIVE_THREAD_MIN_BATCH);
   });
 });

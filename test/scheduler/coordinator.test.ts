@@ -220,6 +220,61 @@ repeats: ${seeds}
       [10, 40, 2],
       'a seed added: registered, only it trained',
     );
+
+/** A runner whose jobs end when the test says; it shares cores, so large native MLP tasks get threads. */
+class HeldRunner implements TaskRunner {
+  readonly description = 'held';
+  readonly sharesCores = true;
+  readonly jobs = new Map<number, { threads: Int32Array | undefined; finish: () => void }>();
+  constructor(readonly slots: number) {}
+  async run(job: TrainJob, options: RunJobOptions): Promise<JobOutcome> {
+    await new Promise<void>((resolve) => this.jobs.set(job.params.seed, { threads: options.threads, finish: resolve }));
+    return { result: fakeResult(), worker: 'held' };
+  }
+  threadsOf(seed: number): number | undefined {
+    const cell = this.jobs.get(seed)?.threads;
+    return cell ? Atomics.load(cell, 0) : undefined;
+  }
+  async close(): Promise<void> {}
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !ok(); i++) await sleep(2);
+  assert.ok(ok(), `timed out waiting until ${what}`);
+}
+
+test('idle slots are lent as threads to a running large-batch task and taken back for queued work', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const large = { engine: 'native', model: 'mlp', hidden: 800, n_train: 1000, batch_size: 500 } as const;
+    const sweep = tinySweep('t', [0], { ...large, steps: 1000 });
+    sweep.tasks.push(tinySweep('t', [1], { ...large, batch_size: 10 }).tasks[0]!); // too small to split
+    const runner = new HeldRunner(2);
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't' });
+    const threadEvents: number[] = [];
+    c.onEvent((e) => {
+      if (e.type === 'task-threads') threadEvents.push(e.threads);
+    });
+    const run = c.run();
+    await until('both tasks run', () => runner.jobs.size === 2);
+    assert.equal(runner.threadsOf(0), 1, 'no slot idles while both run');
+    assert.equal(runner.threadsOf(1), undefined, 'a small batch gets no thread count to change');
+
+    runner.jobs.get(1)!.finish();
+    await until('the freed slot is lent', () => runner.threadsOf(0) === 2);
+
+    // A task joins (a search's next round): the lent slot goes back to it and it starts.
+    c.extend(tinySweep('t', [2], { ...large, steps: 5 }).tasks);
+    await until('the new task starts', () => runner.jobs.has(2));
+    assert.equal(runner.threadsOf(0), 1);
+    assert.equal(runner.threadsOf(2), 1);
+
+    runner.jobs.get(2)!.finish();
+    await until('the slot is lent again', () => runner.threadsOf(0) === 2);
+    runner.jobs.get(0)!.finish();
+    const summary = await run;
+    assert.equal(summary.trained, 3);
+    assert.deepEqual(threadEvents, [2, 1, 2]);
   } finally {
     cleanup();
   }

@@ -4,6 +4,7 @@ import { rng32 } from '../../src/analysis/fit.js';
 import {
   batchLattice,
   equivalentGridTasks,
+  epochBudget,
   pointEpochs,
   predictBopt,
   searchGroup,
@@ -132,6 +133,35 @@ describe('search policy', () => {
     assert.ok(spent <= maxEpochs, `spent ${spent} epochs`);
     const unlimited = runSearch(SETTINGS, f);
     assert.ok(state.tasksUsed < unlimited.state.tasksUsed);
+  });
+
+  it('a budget in examples is max_examples / N epochs: the larger N, the fewer epochs', () => {
+    const f = objective(120, 1.5, 0.002, 11);
+    const spentAt = (nTrain: number, budget: Partial<SearchSettings>) => {
+      const shape = { nTrain, steps: 1000 };
+      const results: Observation[] = [];
+      let state = searchGroup({ ...SETTINGS, ...budget }, results, null, shape);
+      for (let guard = 0; guard < 200 && state.phase !== 'done'; guard++) {
+        for (const p of state.next)
+          if (!results.some((o) => o.batchSize === p.batchSize && o.seed === p.seed))
+            results.push({ ...p, accuracy: f(p.batchSize, p.seed) });
+        state = searchGroup({ ...SETTINGS, ...budget }, results, null, shape);
+      }
+      return { state, epochs: state.used.reduce((a, p) => a + pointEpochs(shape, p.batchSize), 0) };
+    };
+    const small = spentAt(500, { maxExamples: 2e6 });
+    const large = spentAt(1000, { maxExamples: 2e6 });
+    assert.equal(large.state.stopped, 'budget');
+    assert.ok(small.epochs <= 4000 && large.epochs <= 2000, `${small.epochs}, ${large.epochs} epochs`);
+    // The same search as the equivalent budget in epochs, and the tighter of two budgets wins.
+    assert.deepEqual(large.state.used, spentAt(1000, { maxEpochs: 2000 }).state.used);
+    assert.deepEqual(
+      spentAt(1000, { maxEpochs: 1500, maxExamples: 2e6 }).state.used,
+      spentAt(1000, { maxEpochs: 1500 }).state.used,
+    );
+    assert.equal(epochBudget({ ...SETTINGS, maxEpochs: 1500, maxExamples: 2e6 }, { nTrain: 1000, steps: 1 }), 1500);
+    assert.equal(epochBudget({ ...SETTINGS, maxExamples: 2e6 }, { nTrain: 1000, steps: 1 }), 2000);
+    assert.equal(epochBudget(SETTINGS, { nTrain: 1000, steps: 1 }), undefined);
   });
 
   it('counts failed runs as below the peak', () => {

@@ -116,18 +116,34 @@ async function runOnce(
 }
 
 /** A search sweep: rounds chosen by the search (src/scheduler/search-run.ts), each with the UI attached. */
-function runSearchRounds(
+async function runSearchRounds(
   sweep: LoadedSweep,
   store: SweepStore,
   runner: TaskRunner,
   options: RunOptions,
 ): Promise<RunSummary> {
-  return runSearch(sweep, store, {
+  let rounds = 0;
+  const summary = await runSearch(sweep, store, {
     slots: runner.slots,
     codeVersion: boptVersion(),
-    runRound: ({ sweep: round, progress, attach, first }) =>
-      runOnce(round, store, runner, { ...options, retryFailed: options.retryFailed && first }, { progress, attach }),
+    runRound: ({ sweep: round, progress, attach, first }) => {
+      rounds++;
+      return runOnce(
+        round,
+        store,
+        runner,
+        { ...options, retryFailed: options.retryFailed && first },
+        { progress, attach },
+      );
+    },
   });
+  // With no round to run no coordinator starts, so no reporter would say anything: say it here.
+  if (rounds === 0)
+    process.stdout.write(
+      `sweep ${sweep.name}: search complete, ${summary.counts.done}/${summary.total} tasks done, ` +
+        `${summary.failed} failed, nothing to run\n`,
+    );
+  return summary;
 }
 
 /**

@@ -32,6 +32,12 @@ export interface NativeKernelHandle {
   /** Debug/tests: batch-mean CE at the current parameters, no update. */
   loss(batch: Int32Array): number;
   parameterCount(): number;
+  /**
+   * Threads (this one included) that a batch of at least `threadMinBatch` examples and the evaluation
+   * may use; any time between calls. The numbers do not depend on it.
+   */
+  setThreads(n: number): void;
+  threads(): number;
   dispose(): void;
 }
 
@@ -52,6 +58,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
+  /** Smallest batch that several threads split (smaller batches always train on one). */
+  threadMinBatch: number;
   /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
   fmaPeak(seconds: number): { gflops: number; isa: string };
 }
@@ -129,6 +137,12 @@ class NativeKernel implements Kernel {
 
   step(batch: Int32Array): number {
     return this.h().step(batch);
+  }
+
+  setThreads(n: number): void {
+    const h = this.h();
+    // An addon built before threads existed (not rebuilt since) trains on one thread: same numbers.
+    if (typeof h.setThreads === 'function') h.setThreads(n);
   }
 
   evaluate(data: Dataset): Evaluation {
