@@ -220,6 +220,10 @@ repeats: ${seeds}
       [10, 40, 2],
       'a seed added: registered, only it trained',
     );
+  } finally {
+    cleanup();
+  }
+});
 
 /** A runner whose jobs end when the test says; it shares cores, so large native MLP tasks get threads. */
 class HeldRunner implements TaskRunner {
