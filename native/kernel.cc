@@ -181,9 +181,14 @@ void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, i
 struct Cols {
   const int32_t* touched;
   int nTouched;
+  // Batch tile t, touched row r: the entries start[t * (nTouched + 1) + r] .. start[t * (nTouched + 1) + r + 1]
+  // of b (example, increasing) and v (its input value); the tiles' entries follow each other.
   const int32_t* start;
   const int32_t* b;
   const float* v;
+  int nTiles;
+  // nTiles > 1: partial sums of the rows' gradients between tiles, touched row r at partial + r * Wp
+  float* partial;
 };
 
 // ---- first layer, weight gradient of the touched rows, applied at once (fused update) or stored (GRAD).
@@ -229,13 +234,75 @@ void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, siz
   }
 }
 
+// ---- the same, batch-blocked (c.nTiles > 1, B >= BWD_TILE_MIN_B): the examples are cut into tiles whose rows of E (this chunk's slice)
+// stay in L1 while every touched row takes its entries from them; a row's partial sum waits in
+// c.partial between tiles. Each row still sums its examples in increasing order from zero (a float
+// store/reload is exact), so the result is bit-identical to one tile.
+template <int NV, int MODE>
+void bwdChunkTiled(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
+              const float* __restrict E, float lr, float m, float l2) {
+  const v8 vlr = vbc(lr), vm = vbc(m), vl2 = vbc(l2);
+  const int stride = c.nTouched + 1;
+  const int nTiles = c.nTiles;
+  for (int t = 0; t < nTiles; t++) {
+    const bool first = t == 0, last = t == nTiles - 1;
+    const int32_t* st = c.start + static_cast<size_t>(t) * stride;
+    for (int r = 0; r < c.nTouched; r++) {
+      const int ps = st[r], pe = st[r + 1];
+      // a row without entries in a middle tile keeps its partial sum where it is
+      if (!first && !last && ps == pe) continue;
+      const size_t i = static_cast<size_t>(c.touched[r]);
+      float* __restrict part = c.partial + static_cast<size_t>(r) * Wp + c0;
+      if (r + 2 < c.nTouched) {
+        if (last) {
+          const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+          prefetchChunkW<NV>(W + inext * Wp + c0);
+          if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+        }
+        if (!first) prefetchChunkW<NV>(part + 2 * Wp);
+      }
+      v8 acc[NV];
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) acc[u] = first ? v8{} : vload(part + 8 * u);
+      for (int p = ps; p < pe; p++) {
+        const float* e = E + static_cast<size_t>(c.b[p]) * Wp + c0;
+        const v8 xv = vbc(c.v[p]);
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
+      }
+      if (!last) {
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; u++) vstore(part + 8 * u, acc[u]);
+        continue;
+      }
+      float* w = W + i * Wp + c0;
+#pragma GCC unroll 16
+      for (int u = 0; u < NV; u++) {
+        const v8 wv = vload(w + 8 * u);
+        const v8 g = acc[u] + vl2 * wv;
+        if (MODE == 2) {
+          vstore(G + i * Wp + c0 + 8 * u, g);
+        } else if (MODE == 1) {
+          float* a = A + i * Wp + c0 + 8 * u;
+          const v8 av = vm * vload(a) + g;
+          vstore(a, av);
+          vstore(w + 8 * u, wv - vlr * av);
+        } else {
+          vstore(w + 8 * u, wv - vlr * g);
+        }
+      }
+    }
+  }
+}
+
 template <int MODE>
 void bwdDispatch(int nv, float* W, float* A, float* G, size_t Wp, int c0, const Cols& c, const float* E, float lr,
                  float m, float l2) {
   switch (nv) {
 #define BOPT_CASE(N) \
   case N:            \
-    return bwdChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
+    return c.nTiles > 1 ? bwdChunkTiled<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2) \
+                        : bwdChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
 #undef BOPT_CASE
@@ -337,6 +404,7 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   // rows per forward tile: the widest chunk's slice of W1 takes about half of a 32 KiB L1
   const int widest = (nvec + nch - 1) / nch;
   rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
+  exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
 }
 
 size_t Kernel::parameterCount() const {
@@ -469,6 +537,7 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     colB_.assign(n, 0);
     colV_.assign(vl + s, vl + e);
     for (int q = 0; q <= n; q++) colStart_[q] = q;
+    colTiles_ = 1;
     return;
   }
   int32_t* cnt = cnt_.data();
@@ -479,28 +548,74 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     for (int64_t p = s; p < e; p++) cnt[ix[p]]++;
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
+  if (B < BWD_TILE_MIN_B) {
+    // one tile: the counts give the start positions directly
+    colTiles_ = 1;
+    touched_.clear();
+    colStart_.clear();
+    colStart_.push_back(0);
+    int32_t pos = 0;
+    for (int i = 0; i < D_; i++)
+      if (cnt[i]) {
+        touched_.push_back(i);
+        fill_[i] = pos;
+        pos += cnt[i];
+        colStart_.push_back(pos);
+        cnt[i] = 0;
+      }
+    colB_.resize(nnz);
+    colV_.resize(nnz);
+    for (int b = 0; b < B; b++) {
+      const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+      for (int64_t p = s; p < e; p++) {
+        const int32_t q = fill_[ix[p]]++;
+        colB_[q] = b;
+        colV_[q] = vl[p];
+      }
+    }
+    return;
+  }
+  // touched rows; fill_ maps a touched input to its row number r
   touched_.clear();
-  colStart_.clear();
-  colStart_.push_back(0);
-  int32_t pos = 0;
   for (int i = 0; i < D_; i++)
     if (cnt[i]) {
+      fill_[i] = static_cast<int32_t>(touched_.size());
       touched_.push_back(i);
-      fill_[i] = pos;
-      pos += cnt[i];
-      colStart_.push_back(pos);
       cnt[i] = 0;
     }
+  const int nT = static_cast<int>(touched_.size());
+  const int bt = exTile_;
+  colTiles_ = (B + bt - 1) / bt;
+  const size_t stride = static_cast<size_t>(nT) + 1;
+  // entries per (tile, row), then their start positions, tile-major
+  colStart_.assign(colTiles_ * stride, 0);
+  for (int b = 0; b < B; b++) {
+    int32_t* tc = colStart_.data() + static_cast<size_t>(b / bt) * stride;
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    for (int64_t p = s; p < e; p++) tc[fill_[ix[p]]]++;
+  }
+  int32_t pos = 0;
+  for (size_t q = 0; q < colStart_.size(); q += stride) {
+    for (int r = 0; r < nT; r++) {
+      const int32_t n = colStart_[q + r];
+      colStart_[q + r] = pos;
+      pos += n;
+    }
+    colStart_[q + nT] = pos;
+  }
+  colFill_.assign(colStart_.begin(), colStart_.end());
   colB_.resize(nnz);
   colV_.resize(nnz);
   for (int b = 0; b < B; b++) {
+    int32_t* tf = colFill_.data() + static_cast<size_t>(b / bt) * stride;
     const int64_t s = st[rows[b]], e = st[rows[b] + 1];
     for (int64_t p = s; p < e; p++) {
-      const int32_t q = fill_[ix[p]]++;
+      const int32_t q = tf[fill_[ix[p]]]++;
       colB_[q] = b;
       colV_[q] = vl[p];
     }
   }
+  if (colTiles_ > 1) colPartial_.resize(static_cast<size_t>(nT) * Wp_);
 }
 
 // Each chunk of the output is computed whole by one thread (which brings the same columns of the touched
@@ -629,7 +744,9 @@ void Kernel::updateDense(float* __restrict w, float* __restrict A, const float* 
 // The first layer's weight gradient (and fused update) of chunks q0 .. q1; last_ is set by the caller.
 template <Kernel::Mode MODE>
 void Kernel::backward1(size_t q0, size_t q1) {
-  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data()};
+  // the chunks of one step may run on different threads: each writes only its own columns of colPartial_
+  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data(),
+               colTiles_, colPartial_.data()};
   constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
   for (size_t q = q0; q < q1; q++)
     bwdDispatch<M>(chunks_[q].second, W1_.data(), A1_.data(), G1_.data(), Wp_, chunks_[q].first, c, E_.data(),
@@ -801,7 +918,7 @@ void Kernel::dispose() {
   disposed_ = true;
   team_.resize(1);
   for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &G1_, &Gb1_,
-                  &GW2T_, &Gb2_, &g2scratch_})
+                  &GW2T_, &Gb2_, &g2scratch_, &colPartial_})
     b->release();
   X_ = Csr();
   y_.clear();

@@ -119,6 +119,8 @@ class Kernel {
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
   static constexpr int FWD_TILE_MIN_B = 32;     // batch-blocked forward from this batch size on
   static constexpr int L1_TILE_BYTES = 16384;   // bytes of W1 per forward tile (half of L1)
+  static constexpr int BWD_TILE_MIN_B = 64;     // batch-blocked weight gradient from this batch size on
+  static constexpr int BWD_TILE_BYTES = 16384;  // bytes of E per weight-gradient tile of examples
   static constexpr int THREAD_MIN_B = 64;       // batches this large use the team (smaller: one thread)
   static constexpr int MAX_THREADS = 256;
 
@@ -158,10 +160,13 @@ class Kernel {
   std::vector<std::pair<int, int>> chunks_;
   // per-step scratch
   FBuf out_, E_, delta_, gb1_;
-  std::vector<int32_t> cnt_, touched_, colStart_, colB_, fill_;
+  std::vector<int32_t> cnt_, touched_, colStart_, colB_, fill_, colFill_;
   std::vector<float> colV_;
+  int colTiles_ = 1;  // tiles of examples of the weight gradient (colStart_ holds their entries, tile-major)
+  FBuf colPartial_;   // partial weight-gradient sums of the touched rows between tiles
   FBuf G1_, Gb1_, GW2T_, Gb2_;  // gradient mode only
   int rowTile_ = 0;                  // W1 rows per forward tile
+  int exTile_ = 0;                   // examples per weight-gradient tile
   std::vector<int64_t> cursor_;      // per example: next nonzero, while a tiled forward pass runs
   std::vector<int32_t> evalRows_;
   std::vector<double> exBuf_;

@@ -4,6 +4,7 @@
  * result with its state change in one transaction. Emits a SweepEvent stream; knows nothing of UIs.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
@@ -44,6 +45,13 @@ export interface CoordinatorOptions {
   registerBatch?: number;
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
+  /**
+   * Cores the machine left idle, on average, since the previous call (made at every heartbeat): idle
+   * slots are lent as threads only up to that many, so nothing is lent into a machine other programs
+   * keep busy (a thread that waits for a core stalls its task at every barrier). Default: measured from
+   * the kernel's CPU times.
+   */
+  idleCores?: () => number;
 }
 
 /**
@@ -94,6 +102,9 @@ export class Coordinator {
   private readonly freeLanes: number[];
   /** Slots lent to running tasks as extra threads: p-queue starts no job on them until taken back. */
   private lent = 0;
+  private readonly sampleIdleCores: () => number;
+  /** The machine's idle cores at the last heartbeat: at most this many more slots are lent. */
+  private idleCores: number;
   private interrupted = false;
   private fatal: Error | null = null;
   private trained = 0;
@@ -115,6 +126,8 @@ export class Coordinator {
     this.windowSize = options.pendingWindow ?? 256;
     if (!Number.isInteger(this.windowSize) || this.windowSize < 1)
       throw new RangeError(`pendingWindow: expected a positive integer, got ${options.pendingWindow}`);
+    this.sampleIdleCores = options.idleCores ?? idleCoreSampler();
+    this.idleCores = options.idleCores ? options.idleCores() : Math.max(0, availableParallelism() - loadavg()[0]);
     this.queue = new PQueue({ concurrency: options.runner.slots });
     this.freeLanes = Array.from({ length: options.runner.slots }, (_, i) => options.runner.slots - 1 - i);
     if (options.runner.sharesCores) {
@@ -197,6 +210,13 @@ export class Coordinator {
         }, HEARTBEAT_MS),
         setInterval(() => this.publishProgress(), PROGRESS_PUBLISH_MS),
       );
+      if (runner.sharesCores)
+        timers.push(
+          setInterval(() => {
+            this.idleCores = this.sampleIdleCores();
+            this.balanceThreads();
+          }, HEARTBEAT_MS),
+        );
       for (const t of timers) t.unref();
 
       this.refill();
@@ -452,7 +472,9 @@ export class Coordinator {
       }
       return;
     }
-    if (spare === 0) return;
+    // Lent threads keep their cores busy: only cores idle beyond them can be lent more.
+    spare = Math.min(spare, Math.floor(this.idleCores + 0.5));
+    if (spare <= 0) return;
     const takers = [...this.live.values()]
       .filter((t) => t.threadCell !== null)
       .sort((a, b) => remainingCost(b) - remainingCost(a));
@@ -521,6 +543,27 @@ export class Coordinator {
       if (!isTransientWriteError(e)) throw e; // progress for `bopt watch` only: the next tick publishes again
     }
   }
+}
+
+/** Idle cores of the machine, on average, between one call and the next (from the kernel's CPU times). */
+function idleCoreSampler(): () => number {
+  const idleAndTotal = (): [number, number] => {
+    let idle = 0;
+    let total = 0;
+    for (const c of cpus()) {
+      idle += c.times.idle;
+      total += c.times.idle + c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    }
+    return [idle, total];
+  };
+  let [idle0, total0] = idleAndTotal();
+  return () => {
+    const [idle, total] = idleAndTotal();
+    const cores = cpus().length;
+    const share = total > total0 ? (idle - idle0) / (total - total0) : 0;
+    [idle0, total0] = [idle, total];
+    return share * cores;
+  };
 }
 
 /** A running task's cost still to train, by its last progress report. */

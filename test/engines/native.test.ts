@@ -249,6 +249,25 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     }
   });
 
+  // From B = 64 on, the weight gradient runs batch-blocked too: tiles of examples (16 KiB of E per output
+  // chunk) with the touched rows' partial sums kept between tiles. Hidden 90: 85-example tiles, so B = 100
+  // is one full and one partial tile and B = 200 has a middle tile (rows without entries there skip it);
+  // softmax (10 outputs, padded to 16): 256-example tiles, B = 300 is one full and one partial tile.
+  it('batch-blocked weight gradient: tile edges (hidden 90 at B = 100 and 200, softmax at B = 300; m = 0.9, l2 = 0.01)', () => {
+    const cases: Array<[Partial<TrainConfigInput>, number[]]> = [
+      [{ model: 'mlp', dataset: 'mnist', hidden: 90 }, [100, 200]],
+      [{ model: 'softmax', dataset: 'mnist' }, [300]],
+    ];
+    for (const [input, batches] of cases) {
+      const p = prepare(input);
+      for (const B of batches) {
+        const r = compare(p, lrFor(0.9), 0.9, 0.01, 40, B);
+        const what = `${input.model} ${input.hidden ?? ''} B=${B}: loss ${r.lossErr}, weights ${r.weightErr}`;
+        assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, what);
+      }
+    }
+  });
+
   it('lazy momentum + L2 stays exact across the periodic flush (1,100 steps, logreg, B = 1)', () => {
     const input = { model: 'logreg', dataset: 'mnist01' } as const;
     const p = prepare(input);

@@ -254,7 +254,7 @@ test('idle slots are lent as threads to a running large-batch task and taken bac
     const sweep = tinySweep('t', [0], { ...large, steps: 1000 });
     sweep.tasks.push(tinySweep('t', [1], { ...large, batch_size: 10 }).tasks[0]!); // too small to split
     const runner = new HeldRunner(2);
-    const c = new Coordinator({ store, sweep, runner, codeVersion: 't' });
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't', idleCores: () => 2 });
     const threadEvents: number[] = [];
     c.onEvent((e) => {
       if (e.type === 'task-threads') threadEvents.push(e.threads);
@@ -279,6 +279,24 @@ test('idle slots are lent as threads to a running large-batch task and taken bac
     const summary = await run;
     assert.equal(summary.trained, 3);
     assert.deepEqual(threadEvents, [2, 1, 2]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('nothing is lent while other programs keep the cores busy', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const large = { engine: 'native', model: 'mlp', hidden: 800, n_train: 1000, batch_size: 500 } as const;
+    const sweep = tinySweep('b', [0], large);
+    const runner = new HeldRunner(2);
+    const c = new Coordinator({ store, sweep, runner, codeVersion: 't', idleCores: () => 0.3 });
+    const run = c.run();
+    await until('the task runs', () => runner.jobs.size === 1);
+    await sleep(2_500); // past a heartbeat, which samples the idle cores again
+    assert.equal(runner.threadsOf(0), 1, 'a slot of the pool idles, but no core of the machine does');
+    runner.jobs.get(0)!.finish();
+    assert.equal((await run).trained, 1);
   } finally {
     cleanup();
   }
