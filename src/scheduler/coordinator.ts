@@ -11,7 +11,9 @@ import PQueue from 'p-queue';
 import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../errors.js';
 import { canUseThreads } from '../engines/threads.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
+import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { sweepEngines, sweepTasks } from '../sweep/grid.js';
+import { canonicalJson, sha256Hex } from '../sweep/identity.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
@@ -50,6 +52,18 @@ export interface CoordinatorOptions {
    * the kernel's CPU times.
    */
   idleCores?: () => number;
+}
+
+/**
+ * What identifies a grid's stored tasks: the spec, the number of points, the engines' version tags,
+ * the code that expanded it and the key of its first point (which changes with any default that
+ * enters the keys). Null for a sweep given as a list of tasks (a search round): always registered.
+ */
+function gridFingerprint(sweep: LoadedSweep, codeVersion: string): string | null {
+  if (!sweep.stream || sweep.size === undefined) return null;
+  const first = sweep.stream()[Symbol.iterator]().next();
+  const firstKey = first.done ? '' : first.value.key;
+  return sha256Hex(canonicalJson([sweep.specHash, sweep.size, ENGINE_VERSIONS, codeVersion, firstKey]));
 }
 
 /** Lease renewal period: several renewals fit in the default lease TTL. */
@@ -237,22 +251,39 @@ export class Coordinator {
   }
 
   /**
-   * Store the sweep's tasks, streamed from its grid in write transactions of `registerBatch` tasks;
-   * between them the lease is renewed and signals are handled (an interrupt stops here: registering
-   * is idempotent, so the next run completes it). Grids up to one batch are stored all or nothing.
+   * Store the sweep's tasks, streamed from its grid into a staging table of this connection and then
+   * stored in write transactions of whole key ranges of at most about `registerBatch` tasks; between
+   * steps the lease is renewed and signals are handled (an interrupt stops here: registering is
+   * idempotent, so the next run completes it). Grids up to one batch are stored all or nothing.
    */
   private async registerTasks(sweepId: number, ttlMs: number): Promise<void> {
     const { store, sweep } = this.options;
     const batch = this.options.registerBatch ?? 100_000;
+    const fingerprint = gridFingerprint(sweep, this.options.codeVersion);
+    if (fingerprint !== null && store.registeredGrid(sweepId) === fingerprint) return; // stored already
+    // Cleared first: a registration cut short must not leave the marker of an earlier grid.
+    if (store.registeredGrid(sweepId) !== null) store.markRegistered(sweepId, null);
     const tasks = sweepTasks(sweep)[Symbol.iterator]();
-    for (let position = 0; ;) {
-      const { taken, ended } = store.registerTasks(sweepId, tasks, position, batch);
-      position += taken;
-      if (ended) return;
+    const registration = store.beginRegistration(sweepId);
+    const between = async (): Promise<boolean> => {
       if (!store.renewLease(sweepId, this.holder, ttlMs))
         throw new LockedError(`lost the lease on sweep "${sweep.name}" to another coordinator; stopping`);
       await yieldToEvents();
-      if (this.interrupted) return;
+      return !this.interrupted;
+    };
+    try {
+      for (let position = 0; ;) {
+        const { taken, ended } = registration.stage(tasks, position, batch);
+        position += taken;
+        if (ended) break;
+        if (!(await between())) return;
+      }
+      for (;;) {
+        if (registration.storeNext(batch, () => store.markRegistered(sweepId, fingerprint)).done) return;
+        if (!(await between())) return;
+      }
+    } finally {
+      registration.discard();
     }
   }
 

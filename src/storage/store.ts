@@ -12,6 +12,7 @@ import { LockedError, NotFoundError } from '../errors.js';
 import { sweepTasks } from '../sweep/grid.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { writeFit, type StoredFit } from './fits.js';
+import { GridRegistration } from './registration.js';
 
 /** The shape of a stored fit, which src/analysis builds its fit types on. */
 export type { StoredFit, StoredFitGroup, StoredFitLine, StoredFitPoint } from './fits.js';
@@ -84,9 +85,6 @@ export interface DispatchCursor {
   position: number;
 }
 
-/** Rows per multi-row INSERT while registering tasks: fewer statements, far fewer calls into SQLite. */
-const INSERT_ROWS = 64;
-
 export interface ProgressRow {
   key: string;
   /** The coordinator's lane (0 … lanes - 1), stored in progress.lane. */
@@ -112,19 +110,6 @@ interface PageRow extends TaskRow {
 
 const PAGE_SELECT = `SELECT t.key, t.params, t.cost, t.state, t.attempts, t.last_error, st.cost AS order_cost, st.position
   FROM sweep_tasks st INDEXED BY sweep_tasks_dispatch JOIN tasks t ON t.key = st.task_key`;
-
-/** INSERT OR IGNORE of `n` tasks and their sweep memberships, each one statement of n rows. */
-function insertRows(db: Database.Database, n: number): { tasks: Database.Statement; members: Database.Statement } {
-  const rows = (row: string): string => Array.from({ length: n }, () => row).join(', ');
-  return {
-    tasks: db.prepare(
-      `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at) VALUES ${rows('(?, ?, ?, ?, ?, ?)')}`,
-    ),
-    members: db.prepare(
-      `INSERT OR IGNORE INTO sweep_tasks (sweep_id, task_key, position, cost) VALUES ${rows('(?, ?, ?, ?)')}`,
-    ),
-  };
-}
 
 const toTask = (r: TaskRow): TaskRecord => ({
   key: r.key,
@@ -162,10 +147,6 @@ export class SweepStore {
       let stmt: Database.Statement | undefined;
       return () => (stmt ??= db.prepare(sql));
     };
-    const lazyRows = (n: number): (() => ReturnType<typeof insertRows>) => {
-      let stmts: ReturnType<typeof insertRows> | undefined;
-      return () => (stmts ??= insertRows(db, n));
-    };
     this.stmt = {
       sweepByName: lazy('SELECT * FROM sweeps WHERE name = ?'),
       insertSweep: lazy(
@@ -175,8 +156,6 @@ export class SweepStore {
            code_version = @codeVersion, updated_at = @now
          RETURNING id`,
       ),
-      insertTaskRows: lazyRows(INSERT_ROWS),
-      insertTaskRow: lazyRows(1),
       insertTask: lazy(
         `INSERT OR IGNORE INTO tasks (key, params, engine, engine_version, cost, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -216,6 +195,8 @@ export class SweepStore {
         `SELECT key, params, cost, state, attempts, last_error FROM tasks WHERE key = ? AND state = 'pending'`,
       ),
       memberCount: lazy('SELECT count(*) AS n FROM sweep_tasks WHERE sweep_id = ?'),
+      registered: lazy('SELECT registered FROM sweeps WHERE id = ?'),
+      markRegistered: lazy('UPDATE sweeps SET registered = ? WHERE id = ?'),
       claim: lazy(
         `UPDATE tasks SET state = 'running', holder = ?, worker = NULL, started_at = ?
          WHERE key = ? AND state = 'pending' RETURNING attempts`,
@@ -332,7 +313,14 @@ export class SweepStore {
   registerSweep(sweep: LoadedSweep, codeVersion: string, now: number = Date.now()): RegisterOutcome {
     return this.db.transaction((): RegisterOutcome => {
       const sweepId = this.upsertSweep(sweep, codeVersion, now);
-      const { inserted } = this.registerTasks(sweepId, sweepTasks(sweep)[Symbol.iterator](), 0, Infinity, now);
+      const registration = this.beginRegistration(sweepId, now);
+      let inserted: number;
+      try {
+        registration.stage(sweepTasks(sweep)[Symbol.iterator](), 0, Infinity);
+        inserted = registration.storeAll().inserted;
+      } finally {
+        registration.discard();
+      }
       return { sweepId, inserted, total: (this.stmt.memberCount().get(sweepId) as { n: number }).n };
     })();
   }
@@ -362,56 +350,25 @@ export class SweepStore {
     max: number,
     now: number = Date.now(),
   ): { inserted: number; taken: number; ended: boolean } {
-    return this.db.transaction(() => {
-      const rows: unknown[] = [];
-      const members: unknown[] = [];
-      let inserted = 0;
-      let taken = 0;
-      let ended = false;
-      const flush = (count: number): void => {
-        if (count === 0) return;
-        const insert = count === INSERT_ROWS ? this.stmt.insertTaskRows() : null;
-        if (insert) {
-          inserted += insert.tasks.run(rows).changes;
-          insert.members.run(members);
-        } else {
-          for (let i = 0; i < count; i++) {
-            const single = this.stmt.insertTaskRow();
-            inserted += single.tasks.run(rows.slice(i * 6, i * 6 + 6)).changes;
-            single.members.run(members.slice(i * 4, i * 4 + 4));
-          }
-        }
-        rows.length = 0;
-        members.length = 0;
-      };
-      let pending = 0;
-      while (taken < max) {
-        const next = tasks.next();
-        if (next.done) {
-          ended = true;
-          break;
-        }
-        const t = next.value;
-        rows.push(
-          t.key,
-          t.paramsJson ?? JSON.stringify(t.params),
-          t.params.engine,
-          ENGINE_VERSIONS[t.params.engine],
-          t.cost,
-          now,
-        );
-        members.push(sweepId, t.key, firstPosition + taken, t.cost);
-        taken++;
-        if (++pending === INSERT_ROWS) {
-          flush(pending);
-          pending = 0;
-        }
-      }
-      flush(pending);
+    const registration = this.beginRegistration(sweepId, now);
+    try {
+      const { taken, ended } = registration.stage(tasks, firstPosition, max);
+      const { inserted } = registration.storeAll();
       return { inserted, taken, ended };
-    })();
+    } finally {
+      registration.discard();
+    }
   }
 
+  /**
+   * A registration of many tasks: stage() copies them into a temporary table of this connection
+   * (nothing of the database is written), then storeNext() stores them in write transactions of
+   * whole key ranges, each sorted by key. Random hashed keys inserted in grid order touch a random
+   * page of two key-ordered B-trees per task; in key order the pages are written one after another.
+   */
+  beginRegistration(sweepId: number, now: number = Date.now()): GridRegistration {
+    return new GridRegistration(this.db, sweepId, now);
+  }
   /**
    * Add tasks to a registered sweep while it runs (an adaptive search's next round), idempotently and
    * in one transaction, after its current members; returns those of them still pending.
@@ -430,6 +387,17 @@ export class SweepStore {
       }
       return pending;
     })();
+  }
+
+  /** The fingerprint of the grid whose tasks are all stored for this sweep (null: none recorded). */
+  registeredGrid(sweepId: number): string | null {
+    const row = this.stmt.registered().get(sweepId) as { registered: string | null } | undefined;
+    return row?.registered ?? null;
+  }
+
+  /** Record that every task of the grid with this fingerprint is stored (see registeredGrid). */
+  markRegistered(sweepId: number, fingerprint: string | null): void {
+    this.stmt.markRegistered().run(fingerprint, sweepId);
   }
 
   getSweep(name: string): SweepRecord | undefined {

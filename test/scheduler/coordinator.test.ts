@@ -189,6 +189,42 @@ repeats: 300
   }
 });
 
+test('a grid stored completely is not expanded and stored again on the next run; a changed one is', async () => {
+  const { store, cleanup } = setup();
+  try {
+    const yaml = (seeds: number): string => `name: marked
+fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 20, n_test: 20, lr: 0.1, steps: 2}
+grid:
+  batch_size: {linear: {from: 1, to: 10, num: 10}}
+repeats: ${seeds}
+`;
+    let registrations = 0;
+    const begin = store.beginRegistration.bind(store);
+    store.beginRegistration = (...args) => (registrations++, begin(...args));
+    // Stored in ranges of at most 5 tasks: several write transactions, the marker with the last.
+    const run = (seeds: number) =>
+      new Coordinator({
+        store,
+        sweep: parseSweep(yaml(seeds), 'marked.yaml'),
+        runner: new FakeRunner(2, { delayMs: 0 }),
+        codeVersion: 't',
+        registerBatch: 5,
+      }).run();
+    assert.equal((await run(3)).counts.done, 30);
+    assert.equal(registrations, 1);
+    const again = await run(3);
+    assert.deepEqual([again.trained, again.total, registrations], [0, 30, 1], 'unchanged grid: not registered again');
+    const more = await run(4);
+    assert.deepEqual(
+      [more.trained, more.total, registrations],
+      [10, 40, 2],
+      'a seed added: registered, only it trained',
+    );
+  } finally {
+    cleanup();
+  }
+});
+
 /** A runner whose jobs end when the test says; it shares cores, so large native MLP tasks get threads. */
 class HeldRunner implements TaskRunner {
   readonly description = 'held';

@@ -237,3 +237,37 @@ test('a fit whose groups all have one B_opt is stored, its undefined rank correl
     assert.equal(valueOf(store.path, "SELECT count(*) FROM fit_summary WHERE sweep = 'ties'"), 2);
   });
 });
+
+test('a staged grid is stored one key range per transaction, the completion callback only with the last', () => {
+  const sweep = parseSweep(
+    `name: ranges
+fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 20, n_test: 20, lr: 0.1, steps: 2}
+grid:
+  batch_size: {linear: {from: 1, to: 10, num: 10}}
+repeats: 4
+`,
+    'ranges.yaml',
+  );
+  withStore((store) => {
+    const { sweepId } = store.registerAndLease(sweep, '0', 'h', 60_000);
+    const registration = store.beginRegistration(sweepId);
+    try {
+      assert.deepEqual(registration.stage(sweep.stream!()[Symbol.iterator](), 0, Infinity), { taken: 40, ended: true });
+      let steps = 0;
+      let completions = 0;
+      const sizes: number[] = [];
+      for (let done = false; !done; steps++) {
+        assert.equal(completions, 0, 'not complete before the last range');
+        const before = store.counts(sweepId).total;
+        done = registration.storeNext(1, () => completions++).done;
+        sizes.push(store.counts(sweepId).total - before);
+      }
+      assert.equal(completions, 1);
+      assert.equal(store.counts(sweepId).total, 40);
+      assert.ok(steps > 1 && steps <= 16, `${steps} transactions, one per non-empty key range at most`);
+      assert.ok(Math.max(...sizes) < 40, 'no single transaction held the whole grid');
+    } finally {
+      registration.discard();
+    }
+  });
+});
