@@ -1,6 +1,7 @@
 /**
  * Values that are legal but probably a mistake: said once when the sweep is loaded, not refused.
  */
+import { sweepTasks } from './grid.js';
 import { displayPath } from './load.js';
 import type { LoadedSweep } from './types.js';
 
@@ -10,7 +11,8 @@ export const LONG_TASK_EXAMPLES = 1e10;
 /** One line about the longest task when it trains more than LONG_TASK_EXAMPLES examples, else null. */
 export function longTaskWarning(sweep: LoadedSweep): string | null {
   let longest: { steps: number; batch: number; examples: number } | null = null;
-  for (const t of sweep.tasks) {
+  // Streamed: a grid of millions of points must not be held in memory to be checked.
+  for (const t of sweepTasks(sweep)) {
     const batch = Math.min(t.params.batch_size, t.params.n_train);
     const examples = t.params.steps * batch;
     if (examples > LONG_TASK_EXAMPLES && (!longest || examples > longest.examples))

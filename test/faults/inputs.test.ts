@@ -8,6 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSweep, longTaskWarning } from '../../src/sweep/index.js';
+import type { LoadedSweep } from '../../src/sweep/types.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -108,4 +109,19 @@ test('a legitimately huge task is a warning, not an error', () => {
     /^bopt: warning: sweeps\/w\.yaml: steps: a task trains 100000000 steps of batch 1000 \(1\.0e\+11 examples\)/,
   );
   assert.equal(longTaskWarning(parseSweep(body.replace('100000000', '1000'), 'sweeps/w.yaml')), null);
+});
+
+test('the long-task check streams a grid instead of holding every task', () => {
+  const body = `name: w\nfixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 1000, lr: 0.1, steps: 100000000}\ngrid: {batch_size: [10, 1000]}\n`;
+  const sweep = parseSweep(body, 'sweeps/w.yaml');
+  assert.ok(sweep.stream, 'a grid streams');
+  const guarded = {
+    name: sweep.name,
+    file: sweep.file,
+    stream: () => sweep.stream!(),
+    get tasks(): never {
+      throw new Error('the whole task list was materialised');
+    },
+  } as unknown as LoadedSweep;
+  assert.match(longTaskWarning(guarded) ?? '', /a task trains 100000000 steps of batch 1000/);
 });
