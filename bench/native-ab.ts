@@ -11,12 +11,12 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { parseTrainConfig } from '../src/engines/config.js';
-import { batchSequence, prepareTraining } from '../src/engines/driver.js';
+import { batchSequence } from '../src/engines/driver.js';
+import { BENCH_LR, BENCH_MOMENTUM, benchMlpTraining, bestMicrosPerExample } from './kernel-timing.js';
 import { createNativeKernel, type NativeAddon } from '../src/engines/native/index.js';
 
-const LR = 0.01;
-const MOMENTUM = 0.9;
+const LR = BENCH_LR;
+const MOMENTUM = BENCH_MOMENTUM;
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,21 +40,7 @@ const clock = cpuTime
     }
   : () => performance.now();
 const windowMs = cpuTime ? 2 : 20;
-const prep = prepareTraining(
-  parseTrainConfig({
-    engine: 'reference',
-    model: 'mlp',
-    dataset: 'mnist',
-    hidden: 800,
-    n_train: 1000,
-    n_test: 10000,
-    batch_size: 1,
-    lr: LR,
-    momentum: MOMENTUM,
-    steps: 0,
-    seed: 0,
-  }),
-);
+const prep = benchMlpTraining('reference');
 
 function kernelOf(addon: NativeAddon) {
   const k = createNativeKernel(addon, prep.shape, prep.train, { lr: LR, momentum: MOMENTUM, l2: 0 });
@@ -64,26 +50,7 @@ function kernelOf(addon: NativeAddon) {
 
 /** Best µs/example over windows of `windowMs` during `ms` milliseconds (of `clock`). */
 function time(addon: NativeAddon, B: number, ms: number): number {
-  const k = kernelOf(addon);
-  const it = batchSequence(1, prep.train.n, B);
-  const pre: Int32Array[] = Array.from({ length: 64 }, () => it.next().value);
-  k.step(pre[0]);
-  let best = Infinity;
-  let s = 0;
-  const t0 = clock();
-  while (clock() - t0 < ms) {
-    const t = clock();
-    let n = 0;
-    let now: number;
-    do {
-      k.step(pre[(s + n++) % pre.length]);
-      now = clock();
-    } while (now - t < windowMs);
-    s += n;
-    best = Math.min(best, ((now - t) * 1000) / (n * B));
-  }
-  k.dispose?.();
-  return best;
+  return bestMicrosPerExample(kernelOf(addon), prep.train.n, B, ms, clock, windowMs);
 }
 
 function timeEval(addon: NativeAddon): number {

@@ -6,12 +6,12 @@
  *   node dist/bench/threads.js [--threads 1,2] [--batches 32,64,128,256,1000] [--rounds 5]
  */
 import { cpus, loadavg } from 'node:os';
-import { parseTrainConfig } from '../src/engines/config.js';
-import { batchSequence, prepareTraining } from '../src/engines/driver.js';
+import { batchSequence } from '../src/engines/driver.js';
+import { BENCH_LR, BENCH_MOMENTUM, benchMlpTraining, bestMicrosPerExample } from './kernel-timing.js';
 import { createNativeKernel, loadNativeAddon, nativeUnavailableReason } from '../src/engines/native/index.js';
 
-const LR = 0.01;
-const MOMENTUM = 0.9;
+const LR = BENCH_LR;
+const MOMENTUM = BENCH_MOMENTUM;
 
 function flag(name: string, fallback: string): number[] {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,21 +26,7 @@ if (!addon) {
 const threadCounts = flag('threads', '1,2');
 const batches = flag('batches', '32,64,128,256,1000');
 const [rounds] = flag('rounds', '5');
-const prep = prepareTraining(
-  parseTrainConfig({
-    engine: 'native',
-    model: 'mlp',
-    dataset: 'mnist',
-    hidden: 800,
-    n_train: 1000,
-    n_test: 10000,
-    batch_size: 1,
-    lr: LR,
-    momentum: MOMENTUM,
-    steps: 0,
-    seed: 0,
-  }),
-);
+const prep = benchMlpTraining('native');
 
 function kernelWith(threads: number) {
   const k = createNativeKernel(addon!, prep.shape, prep.train, { lr: LR, momentum: MOMENTUM, l2: 0 });
@@ -51,26 +37,7 @@ function kernelWith(threads: number) {
 
 /** Best µs/example over ~20 ms windows during `ms` milliseconds. */
 function time(threads: number, B: number, ms: number): number {
-  const k = kernelWith(threads);
-  const it = batchSequence(1, prep.train.n, B);
-  const pre: Int32Array[] = Array.from({ length: 64 }, () => it.next().value);
-  k.step(pre[0]);
-  let best = Infinity;
-  let s = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    const t = performance.now();
-    let n = 0;
-    let now: number;
-    do {
-      k.step(pre[(s + n++) % pre.length]);
-      now = performance.now();
-    } while (now - t < 20);
-    s += n;
-    best = Math.min(best, ((now - t) * 1000) / (n * B));
-  }
-  k.dispose?.();
-  return best;
+  return bestMicrosPerExample(kernelWith(threads), prep.train.n, B, ms);
 }
 
 function timeEval(threads: number): number {

@@ -191,6 +191,30 @@ struct Cols {
   float* partial;
 };
 
+// The end of a W1 row chunk's gradient, shared by the untiled and the tiled loops: add the L2 term
+// and apply the update at once (mode 0: SGD, 1: momentum) or store the gradient in G (mode 2).
+template <int NV, int MODE>
+inline __attribute__((always_inline)) void applyRowGradient(float* __restrict W, float* __restrict A,
+                                                            float* __restrict G, size_t Wp, int c0, size_t i,
+                                                            const v8* acc, v8 vlr, v8 vm, v8 vl2) {
+  float* w = W + i * Wp + c0;
+#pragma GCC unroll 16
+  for (int u = 0; u < NV; u++) {
+    const v8 wv = vload(w + 8 * u);
+    const v8 g = acc[u] + vl2 * wv;
+    if (MODE == 2) {
+      vstore(G + i * Wp + c0 + 8 * u, g);
+    } else if (MODE == 1) {
+      float* a = A + i * Wp + c0 + 8 * u;
+      const v8 av = vm * vload(a) + g;
+      vstore(a, av);
+      vstore(w + 8 * u, wv - vlr * av);
+    } else {
+      vstore(w + 8 * u, wv - vlr * g);
+    }
+  }
+}
+
 // ---- first layer, weight gradient of the touched rows, applied at once (fused update) or stored (GRAD).
 // mode 0: plain SGD, 1: momentum, 2: store the gradient in G.
 template <int NV, int MODE>
@@ -215,22 +239,7 @@ void bwdChunk(float* __restrict W, float* __restrict A, float* __restrict G, siz
 #pragma GCC unroll 16
       for (int u = 0; u < NV; u++) acc[u] += xv * vload(e + 8 * u);
     }
-    float* w = W + i * Wp + c0;
-#pragma GCC unroll 16
-    for (int u = 0; u < NV; u++) {
-      const v8 wv = vload(w + 8 * u);
-      const v8 g = acc[u] + vl2 * wv;
-      if (MODE == 2) {
-        vstore(G + i * Wp + c0 + 8 * u, g);
-      } else if (MODE == 1) {
-        float* a = A + i * Wp + c0 + 8 * u;
-        const v8 av = vm * vload(a) + g;
-        vstore(a, av);
-        vstore(w + 8 * u, wv - vlr * av);
-      } else {
-        vstore(w + 8 * u, wv - vlr * g);
-      }
-    }
+    applyRowGradient<NV, MODE>(W, A, G, Wp, c0, i, acc, vlr, vm, vl2);
   }
 }
 
@@ -275,22 +284,7 @@ void bwdChunkTiled(float* __restrict W, float* __restrict A, float* __restrict G
         for (int u = 0; u < NV; u++) vstore(part + 8 * u, acc[u]);
         continue;
       }
-      float* w = W + i * Wp + c0;
-#pragma GCC unroll 16
-      for (int u = 0; u < NV; u++) {
-        const v8 wv = vload(w + 8 * u);
-        const v8 g = acc[u] + vl2 * wv;
-        if (MODE == 2) {
-          vstore(G + i * Wp + c0 + 8 * u, g);
-        } else if (MODE == 1) {
-          float* a = A + i * Wp + c0 + 8 * u;
-          const v8 av = vm * vload(a) + g;
-          vstore(a, av);
-          vstore(w + 8 * u, wv - vlr * av);
-        } else {
-          vstore(w + 8 * u, wv - vlr * g);
-        }
-      }
+      applyRowGradient<NV, MODE>(W, A, G, Wp, c0, i, acc, vlr, vm, vl2);
     }
   }
 }
