@@ -27,7 +27,9 @@ test('an idle worker exits 0 on SIGTERM during a Redis outage', { skip, timeout:
     worker.kill('SIGTERM');
     const end = await Promise.race([exited(worker), sleep(45_000).then(() => null)]);
     assert.deepEqual(end, { code: 0, signal: null }, `exited: ${worker.output().stderr}`);
-    assert.match(worker.output().stderr, /does not answer; stopping without it/);
+    // Whether the grace period was needed depends on timing: under load ioredis may already have given
+    // up on the connection, and BullMQ's close then returns at once. Either way the worker must exit.
+    assert.match(worker.output().stderr, /stopping; running jobs go back to the queue/);
     assert.match(worker.output().stderr, /stopped; trained 0/);
   } finally {
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
