@@ -11,7 +11,7 @@ import { taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
-import type { ExpandedTask } from './types.js';
+import type { ExpandedTask, LongestTask } from './types.js';
 
 export interface ExpandOptions {
   /** Engine that `engine: auto` (or no engine) resolves to; default: defaultEngine() of the registry. */
@@ -101,13 +101,24 @@ function* points(spec: SweepSpec, options: ExpandOptions): Generator<TrainConfig
   }
 }
 
+/** The longest of a list of tasks' parameters (null for none). */
+export function longestTaskOf(params: Iterable<TrainConfig>): LongestTask | null {
+  let longest: LongestTask | null = null;
+  for (const p of params) {
+    const batch = Math.min(p.batch_size, p.n_train);
+    const examples = p.steps * batch;
+    if (!longest || examples > longest.examples) longest = { steps: p.steps, batch, examples };
+  }
+  return longest;
+}
+
 /**
  * Check every point of the product without building tasks (no keys, nothing kept): a sweep is
- * refused with the error of its first bad point before anything of it is stored.
+ * refused with the error of its first bad point before anything of it is stored. Returns the longest
+ * task, found in the same pass (for the long-task warning, without a second pass over a large grid).
  */
-export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): void {
-  const it = points(spec, options);
-  while (!it.next().done);
+export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): LongestTask | null {
+  return longestTaskOf(points(spec, options));
 }
 
 /**

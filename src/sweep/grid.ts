@@ -8,7 +8,7 @@ import { defaultEngine } from '../engines/registry.js';
 import { checkPoints, expandSweep, streamTasks, varyingParams, type ExpandOptions } from './expand.js';
 import { AUTO_ENGINE } from './params.js';
 import type { SweepSpec } from './schema.js';
-import type { ExpandedTask, LoadedSweep } from './types.js';
+import type { ExpandedTask, LoadedSweep, LongestTask } from './types.js';
 
 interface SweepFields {
   name: string;
@@ -39,6 +39,8 @@ export class GridSweep implements LoadedSweep {
   readonly #spec: SweepSpec;
   readonly #options: ExpandOptions;
   #tasks: ExpandedTask[] | undefined;
+  /** Found while the points are checked (see checkPoints). */
+  readonly longestTask: LongestTask | null;
   #varying: string[] | undefined;
 
   /** Checks every point of `spec` (throws the one-line error of the first bad one). */
@@ -56,7 +58,7 @@ export class GridSweep implements LoadedSweep {
     const resolveAuto = (): EngineName => (resolved ??= defaultEngine());
     this.engines = specEngines(spec, resolveAuto);
     this.#options = resolved === undefined ? options : { ...options, defaultEngine: resolved };
-    checkPoints(spec, this.#options);
+    this.longestTask = checkPoints(spec, this.#options);
   }
 
   get tasks(): ExpandedTask[] {

@@ -11,6 +11,13 @@ export interface ExpandedTask {
   cost: number;
 }
 
+/** The task of a sweep that trains the most examples (steps × the effective batch min(B, N)). */
+export interface LongestTask {
+  steps: number;
+  batch: number;
+  examples: number;
+}
+
 /** A sweep file, validated and expanded. */
 export interface LoadedSweep {
   name: string;
@@ -36,6 +43,8 @@ export interface LoadedSweep {
   readonly size?: number;
   /** The engines the tasks use, where known without expanding (see sweepEngines). */
   readonly engines?: readonly EngineName[];
+  /** The task that trains the most examples, where known without expanding (a grid finds it when checked). */
+  readonly longestTask?: LongestTask | null;
   /** Parameters that take more than one value across the tasks (in TrainConfig order). */
   readonly varying?: string[];
   /**

@@ -1,7 +1,7 @@
 /**
  * Values that are legal but probably a mistake: said once when the sweep is loaded, not refused.
  */
-import { sweepTasks } from './grid.js';
+import { longestTaskOf } from './expand.js';
 import { displayPath } from './load.js';
 import type { LoadedSweep } from './types.js';
 
@@ -10,15 +10,9 @@ export const LONG_TASK_EXAMPLES = 1e10;
 
 /** One line about the longest task when it trains more than LONG_TASK_EXAMPLES examples, else null. */
 export function longTaskWarning(sweep: LoadedSweep): string | null {
-  let longest: { steps: number; batch: number; examples: number } | null = null;
-  // Streamed: a grid of millions of points must not be held in memory to be checked.
-  for (const t of sweepTasks(sweep)) {
-    const batch = Math.min(t.params.batch_size, t.params.n_train);
-    const examples = t.params.steps * batch;
-    if (examples > LONG_TASK_EXAMPLES && (!longest || examples > longest.examples))
-      longest = { steps: t.params.steps, batch, examples };
-  }
-  if (!longest) return null;
+  // A grid found its longest task while its points were checked: no second pass over millions of points.
+  const longest = sweep.longestTask !== undefined ? sweep.longestTask : longestTaskOf(sweep.tasks.map((t) => t.params));
+  if (!longest || longest.examples <= LONG_TASK_EXAMPLES) return null;
   return (
     `bopt: warning: ${displayPath(sweep.file)}: steps: a task trains ${longest.steps} steps of batch ${longest.batch} ` +
     `(${longest.examples.toExponential(1)} examples), which takes days; \`bopt plan\` prices the sweep`
