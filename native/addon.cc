@@ -53,6 +53,8 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
                         InstanceMethod("parameterCount", &NativeKernel::ParameterCount),
                         InstanceMethod("setThreads", &NativeKernel::SetThreads),
                         InstanceMethod("threads", &NativeKernel::Threads),
+                        InstanceMethod("setVectorWidth", &NativeKernel::SetVectorWidth),
+                        InstanceMethod("vectorWidth", &NativeKernel::VectorWidth),
                         InstanceMethod("dispose", &NativeKernel::Dispose)});
   }
 
@@ -200,6 +202,25 @@ class NativeKernel : public Napi::ObjectWrap<NativeKernel> {
     return Napi::Number::New(info.Env(), kernel(info.Env()).threads());
   }
 
+  // setVectorWidth(w): the vectors of the hot loops, 16 (AVX-512), 8 (AVX2) or 0 (portable loops), one of
+  // the addon's vectorWidths. Every width gives the same numbers; for tests and benches.
+  Napi::Value SetVectorWidth(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setVectorWidth(width)");
+    const double w = info[0].As<Napi::Number>().DoubleValue();
+    if (w != 0 && w != 8 && w != 16) throw Napi::RangeError::New(env, "native kernel: vector width must be 0, 8 or 16");
+    auto& k = kernel(env);
+    guarded(env, [&] {
+      k.setVectorWidth(static_cast<int>(w));
+      return 0;
+    });
+    return env.Undefined();
+  }
+
+  Napi::Value VectorWidth(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), kernel(info.Env()).vectorWidth());
+  }
+
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(kernel(info.Env()).parameterCount()));
   }
@@ -223,6 +244,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   // Smallest batch that setThreads(n > 1) splits over threads (the coordinator gives threads only there).
   exports.Set("threadMinBatch", Napi::Number::New(env, bopt::Kernel::THREAD_MIN_B));
+  // Vector widths this CPU can run (the widest is the default): 16, 8, 0 (the portable loops).
+  Napi::Array widths = Napi::Array::New(env);
+  for (int w : {16, 8, 0})
+    if (bopt::Kernel::supportsVectorWidth(w)) widths.Set(widths.Length(), Napi::Number::New(env, w));
+  exports.Set("vectorWidths", widths);
 #if defined(__AVX2__)
   exports.Set("isa", Napi::String::New(env, "avx2"));
 #elif defined(__AVX__)

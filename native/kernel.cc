@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
+#include <immintrin.h>
 #define BOPT_X86 1
 #endif
 
@@ -333,6 +333,73 @@ void w2GradGroup(const float* __restrict H, const float* __restrict delta, int C
   }
 }
 
+// The hot loops in explicit AVX2 and AVX-512 vectors (wide.inc), compiled for each instruction set whatever
+// the build targets, and chosen at run time by what the CPU has (Kernel::setVectorWidth).
+#if defined(BOPT_X86) && defined(__GNUC__) && !defined(__clang__)
+#define BOPT_WIDE8 1
+#define BOPT_WIDE16 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace w8 {
+#define BOPT_WIDE 8
+#include "wide.inc"
+#undef BOPT_WIDE
+}  // namespace w8
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+namespace w16 {
+#define BOPT_WIDE 16
+#include "wide.inc"
+#undef BOPT_WIDE
+}  // namespace w16
+#pragma GCC pop_options
+#elif defined(BOPT_X86) && defined(__AVX2__) && defined(__FMA__)
+// other compilers: the instruction sets the build targets
+#define BOPT_WIDE8 1
+namespace w8 {
+#define BOPT_WIDE 8
+#include "wide.inc"
+#undef BOPT_WIDE
+}  // namespace w8
+#if defined(__AVX512F__)
+#define BOPT_WIDE16 1
+namespace w16 {
+#define BOPT_WIDE 16
+#include "wide.inc"
+#undef BOPT_WIDE
+}  // namespace w16
+#endif
+#endif
+
+#if defined(BOPT_WIDE16)
+#define BOPT_WIDE_CALL(fn, ...) (width_ == 16 ? w16::fn(__VA_ARGS__) : w8::fn(__VA_ARGS__))
+#elif defined(BOPT_WIDE8)
+#define BOPT_WIDE_CALL(fn, ...) w8::fn(__VA_ARGS__)
+#else
+#define BOPT_WIDE_CALL(fn, ...) ((void)0)
+#endif
+
+bool cpuHasWidth(int width) {
+#ifdef BOPT_X86
+  __builtin_cpu_init();
+#endif
+  switch (width) {
+    case 0:
+      return true;
+#ifdef BOPT_WIDE8
+    case 8:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#ifdef BOPT_WIDE16
+    case 16:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x, const int32_t* y, int64_t n, int d,
@@ -399,6 +466,18 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   const int widest = (nvec + nch - 1) / nch;
   rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
   exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
+  width_ = cpuHasWidth(16) ? 16 : cpuHasWidth(8) ? 8 : 0;
+}
+
+bool Kernel::supportsVectorWidth(int width) { return cpuHasWidth(width); }
+
+void Kernel::setVectorWidth(int width) {
+  checkLive();
+  if (!cpuHasWidth(width))
+    throw std::invalid_argument("vector width " + std::to_string(width) + " is not available here (" +
+                                (cpuHasWidth(16) ? "16, 8" : cpuHasWidth(8) ? "8" : "none") +
+                                " and 0, the portable loops)");
+  width_ = width;
 }
 
 size_t Kernel::parameterCount() const {
@@ -621,7 +700,10 @@ void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int 
     int64_t* cursor = tile > 0 ? cursor_.data() + static_cast<size_t>(B) * t : nullptr;
     const auto& ch = chunks_[q];
     if (catchUp) catchUpColumns(ch.first, ch.first + 8 * ch.second);
-    if (model_ == MLP)
+    if (tile > 0 && ch.second >= 2 && width_)
+      BOPT_WIDE_CALL(fwdTiled, ch.second, model_ == MLP, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B,
+                     out, cursor);
+    else if (model_ == MLP)
       fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
     else
       fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
@@ -630,6 +712,11 @@ void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int 
 
 // E[:, c0 .. c1) = relu'(pre) * (W2 delta) and gb1[c0 .. c1) = sum over the batch, before W2 changes.
 void Kernel::hiddenError(const float* delta, int B, int c0, int c1) {
+  if (width_) {
+    BOPT_WIDE_CALL(hiddenError, (c1 - c0) / 8, out_.data(), W2T_.data(), delta, B, C_, Wp_, c0, E_.data(),
+                   gb1_.data());
+    return;
+  }
   const size_t Wp = Wp_;
   const int C = C_;
   const float* W2T = W2T_.data();

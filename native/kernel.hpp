@@ -139,6 +139,11 @@ class Kernel {
   // Threads a large batch (and the evaluation) may use, this one included; any time between calls.
   void setThreads(int n);
   int threads() const { return threads_; }
+  // Vectors of the hot loops: 16 (AVX-512), 8 (AVX2 + FMA) or 0 (the portable loops); the widest the CPU
+  // has by default. Every width gives the same numbers (a test checks it), so this is for tests and benches.
+  void setVectorWidth(int width);
+  int vectorWidth() const { return width_; }
+  static bool supportsVectorWidth(int width);
 
  private:
   enum Mode { UPD_SGD, UPD_MOM, GRAD };
@@ -178,6 +183,7 @@ class Kernel {
   bool disposed_ = false;
   Team team_;
   int threads_ = 1;
+  int width_ = 0;
 
   // Threads used for a batch of B examples.
   int teamFor(int B) const;

@@ -415,3 +415,75 @@ describe('native engine: several threads for one task', { skip }, () => {
     assert.equal((addon as NativeAddon).threadMinBatch, NATIVE_THREAD_MIN_BATCH);
   });
 });
+
+describe('native engine: AVX-512 and AVX2 loops give the same numbers', () => {
+  const widths = addon?.vectorWidths ?? [];
+  const why = skip || (widths.includes(16) && widths.includes(8) ? false : 'this CPU lacks AVX-512 or AVX2');
+
+  /** Losses, evaluation and parameters of 10 steps with the hot loops in vectors of `width` floats. */
+  function runWith(p: PreparedTraining, width: number, B: number, m: number, l2: number) {
+    const k = nativeKernel(p, 0.05, m, l2);
+    k.native.setVectorWidth!(width);
+    assert.equal(k.native.vectorWidth!(), width);
+    const it = batchSequence(7, p.train.n, B);
+    const losses: number[] = [];
+    for (let s = 0; s < 10; s++) losses.push(k.step(it.next().value));
+    const grad = k.native.gradient(it.next().value);
+    const test = k.evaluate(p.test);
+    const params = k.getParameters();
+    k.dispose?.();
+    return {
+      losses,
+      test: [test.loss, test.accuracy],
+      grad: Buffer.from(grad.gradient.buffer),
+      params: Buffer.from(params.buffer),
+    };
+  }
+
+  it(
+    'bit-identical for chunks of 10, 7, 6, 5, 2 and 1 vectors, B 1 to 300 (tile edges), m and l2 on and off',
+    { skip: why },
+    () => {
+      // hidden 800: chunks of 10 vectors (5 AVX-512 vectors); 100: 7 and 6 (an odd AVX2 vector at the end);
+      // 37: 5; softmax: 2; logreg: 1 (the portable loop at both widths). B >= 64 runs the batch-blocked
+      // passes, whose last tile of W1 rows (and of examples at B = 300) is partial.
+      const models: Array<Partial<TrainConfigInput>> = [
+        { model: 'mlp', hidden: 800 },
+        { model: 'mlp', hidden: 100 },
+        { model: 'mlp', hidden: 37 },
+        { model: 'softmax' },
+        { model: 'logreg', dataset: 'mnist01' },
+      ];
+      for (const model of models) {
+        const p = prepare({ ...model, n_test: 500 });
+        for (const B of [1, 10, 64, 300])
+          for (const [m, l2] of [
+            [0, 0],
+            [0.9, 0.01],
+          ] as const) {
+            const wide = runWith(p, 16, B, m, l2);
+            const narrow = runWith(p, 8, B, m, l2);
+            const where = `${JSON.stringify(model)}, B = ${B}, m = ${m}, l2 = ${l2}`;
+            assert.deepEqual(wide.losses, narrow.losses, `${where}: losses`);
+            assert.deepEqual(wide.test, narrow.test, `${where}: test loss and accuracy`);
+            assert.ok(wide.grad.equals(narrow.grad), `${where}: gradients differ`);
+            assert.ok(wide.params.equals(narrow.params), `${where}: parameters differ`);
+          }
+      }
+    },
+  );
+
+  it('setVectorWidth refuses a width that is not 0, 8 or 16, or that this CPU lacks', { skip }, () => {
+    const p = prepare({ model: 'mlp', hidden: 100 });
+    const k = nativeKernel(p, 0.1, 0, 0);
+    for (const bad of [4, 32, -8, Number.NaN]) assert.throws(() => k.native.setVectorWidth!(bad), /vector width/);
+    for (const w of [0, 8, 16]) {
+      if (widths.includes(w)) {
+        k.native.setVectorWidth!(w);
+        assert.equal(k.native.vectorWidth!(), w);
+      } else assert.throws(() => k.native.setVectorWidth!(w), /vector width/);
+    }
+    k.dispose?.();
+    assert.equal(widths[widths.length - 1], 0, 'the portable loops are always there');
+  });
+});

@@ -38,6 +38,12 @@ export interface NativeKernelHandle {
    */
   setThreads(n: number): void;
   threads(): number;
+  /**
+   * Tests and benches: vectors of the hot loops, one of the addon's `vectorWidths` (16: AVX-512, 8: AVX2,
+   * 0: portable loops). The numbers do not depend on it. Absent in addons built before it existed.
+   */
+  setVectorWidth?(width: number): void;
+  vectorWidth?(): number;
   dispose(): void;
 }
 
@@ -58,6 +64,8 @@ export interface NativeAddon {
   }) => NativeKernelHandle;
   abiVersion: number;
   isa: string;
+  /** Vector widths this CPU runs, widest (the default) first; absent in addons built before it existed. */
+  vectorWidths?: number[];
   /** Smallest batch that several threads split (smaller batches always train on one). */
   threadMinBatch: number;
   /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
