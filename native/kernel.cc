@@ -333,7 +333,7 @@ void w2GradGroup(const float* __restrict H, const float* __restrict delta, int C
   }
 }
 
-// The hot loops in explicit AVX2 and AVX-512 vectors (wide.inc), compiled for each instruction set whatever
+// The hot loops in explicit AVX2 and AVX-512 vectors (wide.ipp), compiled for each instruction set whatever
 // the build targets, and chosen at run time by what the CPU has (Kernel::setVectorWidth).
 #if defined(BOPT_X86) && defined(__GNUC__) && !defined(__clang__)
 #define BOPT_WIDE8 1
@@ -342,7 +342,7 @@ void w2GradGroup(const float* __restrict H, const float* __restrict delta, int C
 #pragma GCC target("avx2,fma")
 namespace w8 {
 #define BOPT_WIDE 8
-#include "wide.inc"
+#include "wide.ipp"
 #undef BOPT_WIDE
 }  // namespace w8
 #pragma GCC pop_options
@@ -350,7 +350,7 @@ namespace w8 {
 #pragma GCC target("avx512f,avx2,fma")
 namespace w16 {
 #define BOPT_WIDE 16
-#include "wide.inc"
+#include "wide.ipp"
 #undef BOPT_WIDE
 }  // namespace w16
 #pragma GCC pop_options
@@ -359,14 +359,14 @@ namespace w16 {
 #define BOPT_WIDE8 1
 namespace w8 {
 #define BOPT_WIDE 8
-#include "wide.inc"
+#include "wide.ipp"
 #undef BOPT_WIDE
 }  // namespace w8
 #if defined(__AVX512F__)
 #define BOPT_WIDE16 1
 namespace w16 {
 #define BOPT_WIDE 16
-#include "wide.inc"
+#include "wide.ipp"
 #undef BOPT_WIDE
 }  // namespace w16
 #endif
