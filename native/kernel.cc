@@ -830,7 +830,12 @@ void Kernel::backward1(size_t q0, size_t q1) {
                colTiles_, colPartial_.data()};
   constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
   for (size_t q = q0; q < q1; q++)
-    bwdDispatch<M>(chunks_[q].second, W1_.data(), A1_.data(), G1_.data(), Wp_, chunks_[q].first, c, E_.data(),
+    if (width_ && chunks_[q].second >= 2)
+      BOPT_WIDE_CALL(bwd<M>, chunks_[q].second, W1_.data(), A1_.data(), G1_.data(), Wp_, chunks_[q].first, c,
+                     E_.data(), static_cast<float>(o_.lr), static_cast<float>(o_.momentum),
+                     static_cast<float>(o_.l2));
+    else
+      bwdDispatch<M>(chunks_[q].second, W1_.data(), A1_.data(), G1_.data(), Wp_, chunks_[q].first, c, E_.data(),
                    static_cast<float>(o_.lr), static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
 }
 

@@ -22,6 +22,7 @@ typedef v8 fw;
 typedef v8i iw;
 #endif
 
+namespace wide {
 template <class V>
 inline V load(const float* p) {
   typedef V U __attribute__((aligned(4), may_alias));
@@ -32,6 +33,9 @@ inline void store(float* p, V v) {
   typedef V U __attribute__((aligned(4), may_alias));
   *reinterpret_cast<U*>(p) = v;
 }
+}  // namespace wide
+using wide::load;
+using wide::store;
 inline v8 splat8(float x) { return reinterpret_cast<v8>(_mm256_set1_ps(x)); }
 inline fw splatW(float x) {
 #if BOPT_WIDE == 16
@@ -188,6 +192,141 @@ void hiddenError(int nv, const float* H, const float* W2T, const float* delta, i
     return hiddenErrorChunk<N>(H, W2T, delta, B, C, Wp, c0, E, gb1);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
+#undef BOPT_CASE
+  }
+}
+
+// ---- first layer, weight gradient of the touched rows with the update fused (bwdChunk, bwdChunkTiled and
+// applyRowGradient of kernel.cc in wide vectors). MODE 0: SGD, 1: momentum, 2: store the gradient in G.
+template <int NV>
+struct RowAcc {
+  static constexpr int NW = NV * 8 / WIDE;
+  static constexpr bool TAIL = (NV * 8) % WIDE != 0;
+  static constexpr int T0 = NW * WIDE;
+  fw w[NW > 0 ? NW : 1];
+  v8 t;
+  inline __attribute__((always_inline)) void zero() {
+#pragma GCC unroll 16
+    for (int u = 0; u < NW; u++) w[u] = fw{};
+    t = v8{};
+  }
+  inline __attribute__((always_inline)) void load(const float* p) {
+#pragma GCC unroll 16
+    for (int u = 0; u < NW; u++) w[u] = wide::load<fw>(p + u * WIDE);
+    if (TAIL) t = wide::load<v8>(p + T0);
+  }
+  inline __attribute__((always_inline)) void store(float* p) const {
+#pragma GCC unroll 16
+    for (int u = 0; u < NW; u++) wide::store(p + u * WIDE, w[u]);
+    if (TAIL) wide::store(p + T0, t);
+  }
+  // += x * e, fused
+  inline __attribute__((always_inline)) void fma(float x, const float* e) {
+    const fw xv = splatW(x);
+#pragma GCC unroll 16
+    for (int u = 0; u < NW; u++) w[u] = fmadd(xv, wide::load<fw>(e + u * WIDE), w[u]);
+    if (TAIL) t = fmadd(splat8(x), wide::load<v8>(e + T0), t);
+  }
+};
+
+// g = acc + l2 w; then A = m A + g, w -= lr A (mode 1), w -= lr g (mode 0) or G = g (mode 2)
+template <class V, int MODE>
+inline __attribute__((always_inline)) void applyVector(float* w, float* a, float* g, V acc, V vlr, V vm, V vl2) {
+  const V wv = load<V>(w);
+  const V gv = fmadd(vl2, wv, acc);
+  if (MODE == 2) {
+    store(g, gv);
+  } else if (MODE == 1) {
+    const V av = fmadd(vm, load<V>(a), gv);
+    store(a, av);
+    store(w, fnmadd(vlr, av, wv));
+  } else {
+    store(w, fnmadd(vlr, gv, wv));
+  }
+}
+
+template <int NV, int MODE>
+inline __attribute__((always_inline)) void applyRow(float* W, float* A, float* G, size_t Wp, int c0, size_t i,
+                                                    const RowAcc<NV>& acc, float lr, float m, float l2) {
+  typedef RowAcc<NV> R;
+  const size_t o = i * Wp + c0;
+  const fw vlr = splatW(lr), vm = splatW(m), vl2 = splatW(l2);
+#pragma GCC unroll 16
+  for (int u = 0; u < R::NW; u++)
+    applyVector<fw, MODE>(W + o + u * WIDE, A + o + u * WIDE, G + o + u * WIDE, acc.w[u], vlr, vm, vl2);
+  if (R::TAIL)
+    applyVector<v8, MODE>(W + o + R::T0, A + o + R::T0, G + o + R::T0, acc.t, splat8(lr), splat8(m), splat8(l2));
+}
+
+template <int NV, int MODE>
+void bwdUntiledChunk(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
+                     const float* __restrict E, float lr, float m, float l2) {
+  for (int r = 0; r < c.nTouched; r++) {
+    const size_t i = static_cast<size_t>(c.touched[r]);
+    if (r + 2 < c.nTouched) {
+      const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+      prefetchChunkW<NV>(W + inext * Wp + c0);
+      if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+    }
+    RowAcc<NV> acc;
+    acc.zero();
+    const int pe = c.start[r + 1];
+    for (int p = c.start[r]; p < pe; p++) {
+      if (p + PF_DIST < pe) prefetchChunk<NV>(E + static_cast<size_t>(c.b[p + PF_DIST]) * Wp + c0);
+      acc.fma(c.v[p], E + static_cast<size_t>(c.b[p]) * Wp + c0);
+    }
+    applyRow<NV, MODE>(W, A, G, Wp, c0, i, acc, lr, m, l2);
+  }
+}
+
+template <int NV, int MODE>
+void bwdTiledChunk(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, int c0, const Cols& c,
+                   const float* __restrict E, float lr, float m, float l2) {
+  const int stride = c.nTouched + 1;
+  const int nTiles = c.nTiles;
+  for (int t = 0; t < nTiles; t++) {
+    const bool first = t == 0, last = t == nTiles - 1;
+    const int32_t* st = c.start + static_cast<size_t>(t) * stride;
+    for (int r = 0; r < c.nTouched; r++) {
+      const int ps = st[r], pe = st[r + 1];
+      // a row without entries in a middle tile keeps its partial sum where it is
+      if (!first && !last && ps == pe) continue;
+      const size_t i = static_cast<size_t>(c.touched[r]);
+      float* __restrict part = c.partial + static_cast<size_t>(r) * Wp + c0;
+      if (r + 2 < c.nTouched) {
+        if (last) {
+          const size_t inext = static_cast<size_t>(c.touched[r + 2]);
+          prefetchChunkW<NV>(W + inext * Wp + c0);
+          if (MODE == 1) prefetchChunkW<NV>(A + inext * Wp + c0);
+        }
+        if (!first) prefetchChunkW<NV>(part + 2 * Wp);
+      }
+      RowAcc<NV> acc;
+      if (first)
+        acc.zero();
+      else
+        acc.load(part);
+      for (int p = ps; p < pe; p++) acc.fma(c.v[p], E + static_cast<size_t>(c.b[p]) * Wp + c0);
+      if (!last) {
+        acc.store(part);
+        continue;
+      }
+      applyRow<NV, MODE>(W, A, G, Wp, c0, i, acc, lr, m, l2);
+    }
+  }
+}
+
+// nv in [2, 10].
+template <int MODE>
+void bwd(int nv, float* W, float* A, float* G, size_t Wp, int c0, const Cols& c, const float* E, float lr, float m,
+         float l2) {
+  switch (nv) {
+#define BOPT_CASE(N)                                                                              \
+  case N:                                                                                         \
+    if (c.nTiles > 1) return bwdTiledChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2); \
+    return bwdUntiledChunk<N, MODE>(W, A, G, Wp, c0, c, E, lr, m, l2);
+    BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5) BOPT_CASE(6)
+    BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
 #undef BOPT_CASE
   }
 }
