@@ -839,6 +839,16 @@ void Kernel::backward1(size_t q0, size_t q1) {
                    static_cast<float>(o_.lr), static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
 }
 
+// The same for whole rows (rowsBackward: the wide loops, one tile of examples).
+template <Kernel::Mode MODE>
+void Kernel::backward1Rows() {
+  const Cols c{touched_.data(), static_cast<int>(touched_.size()), colStart_.data(), colB_.data(), colV_.data(),
+               colTiles_, colPartial_.data()};
+  constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
+  BOPT_WIDE_CALL(bwdRows<M>, W1_.data(), A1_.data(), G1_.data(), Wp_, c, E_.data(), static_cast<float>(o_.lr),
+                 static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
+}
+
 template <Kernel::Mode MODE>
 double Kernel::run(const int32_t* batch, int B) {
   checkLive();
@@ -856,7 +866,16 @@ double Kernel::run(const int32_t* batch, int B) {
   out_.resize(static_cast<size_t>(B) * Wp);
   E_.resize(static_cast<size_t>(B) * Wp);
   delta_.resize(static_cast<size_t>(B) * C);
-  if (lazy_ && B == 1 && MODE != GRAD) {
+  // one example or a few: the weight gradient of whole rows at a time (wide loops, one tile of examples)
+  const bool rowsBackward = width_ && Wp >= 16 && colTiles_ == 1 && B <= ROWS_BWD_MAX_B;
+  if (B == 1 && width_ && Wp >= 16) {
+    // one pass over whole rows, each brought up to date (lazy) as the forward pass reads it
+    const int64_t s = X_.start[batch[0]], e = X_.start[batch[0] + 1];
+    BOPT_WIDE_CALL(fwdOne, model_ == MLP, mom_, W1_.data(), A1_.data(), Wp, b1_.data(), X_.idx.data(), X_.val.data(),
+                   s, e, lazy_ ? last_.data() : nullptr, t_, pow_.data(), out_.data());
+    if (lazy_)
+      for (int i : touched_) last_[i] = t_;
+  } else if (lazy_ && B == 1 && MODE != GRAD) {
     // one pass: catch-up fused into the forward pass (each row appears once in a single example)
     const int64_t s = X_.start[batch[0]], e = X_.start[batch[0] + 1];
     for (const auto& ch : chunks_) {
@@ -922,8 +941,9 @@ double Kernel::run(const int32_t* batch, int B) {
         case 2: w2GradGroup<2>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
         case 1: w2GradGroup<1>(Hs, delta, C, B, Wp, k, c0, c1, g2.data()); break;
       }
-      backward1<MODE>(q, q + 1);
+      if (!rowsBackward) backward1<MODE>(q, q + 1);
     });
+    if (rowsBackward) backward1Rows<MODE>();
     for (int kk = 0; kk < C; kk++) {
       float s = 0;
       for (int b = 0; b < B; b++) s += delta[b * C + kk];
@@ -940,7 +960,12 @@ double Kernel::run(const int32_t* batch, int B) {
       }
   }
   updateDense<MODE>(b1_.data(), Ab1_.data(), gb1, Gb1_.data(), W_, l2b);
-  if (model_ != MLP) backward1<MODE>(0, chunks_.size());
+  if (model_ != MLP) {
+    if (rowsBackward)
+      backward1Rows<MODE>();
+    else
+      backward1<MODE>(0, chunks_.size());
+  }
   if (lazy_ && MODE != GRAD)
     for (int i : touched_) last_[i] = t_ + 1;
   if (MODE != GRAD) {

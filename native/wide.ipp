@@ -330,3 +330,118 @@ void bwd(int nv, float* W, float* A, float* G, size_t Wp, int c0, const Cols& c,
 #undef BOPT_CASE
   }
 }
+
+// ---- one example (B = 1) and small batches: whole rows of W1 (and A) at a time instead of a chunk of every
+// row per pass, so that each row streams from memory once, in order (the hardware prefetcher follows it).
+// Per float the operations are those of the chunked loops.
+
+// a * b rounded (not fused into what uses it).
+template <class V>
+inline V mulRounded(V a, V b) {
+  V p = a * b;
+  __asm__("" : "+v"(p));
+  return p;
+}
+
+// w, A of one vector brought up to date by M^k (catchUpRow's operations); returns the new w.
+template <class V, bool MOM>
+inline __attribute__((always_inline)) V catchUpVector(float* w, float* a, V pa, V pb, V pc, V pd) {
+  const V wv = load<V>(w);
+  if (!MOM) {
+    const V nw = mulRounded(pa, wv);
+    store(w, nw);
+    return nw;
+  }
+  const V av = load<V>(a);
+  const V nw = fmadd(pa, wv, mulRounded(pb, av));
+  store(a, fmadd(pc, wv, mulRounded(pd, av)));
+  store(w, nw);
+  return nw;
+}
+
+// out[0 .. Wp) = bias + sum over the example's nonzeros (i, x), in order, of x * W1[i] (each row first
+// brought up to date when lazy: last[i] < t), then relu (RELU). Wp >= 16.
+template <bool RELU, bool MOM>
+void fwdOneRows(float* __restrict W, float* __restrict A, size_t Wp, const float* __restrict bias, const int32_t* ix,
+                const float* vl, int64_t s, int64_t e, const int64_t* last, int64_t t, const float* pw,
+                float* __restrict out) {
+  const size_t nw = Wp / WIDE * WIDE;
+  for (size_t v = 0; v < Wp; v += 8) store(out + v, load<v8>(bias + v));
+  for (int64_t p = s; p < e; p++) {
+    const size_t i = static_cast<size_t>(ix[p]);
+    float* w = W + i * Wp;
+    float* a = A + i * Wp;
+    const float* wn = p + 1 < e ? W + static_cast<size_t>(ix[p + 1]) * Wp : w;
+    const float* an = p + 1 < e ? A + static_cast<size_t>(ix[p + 1]) * Wp : a;
+    const float x = vl[p];
+    const int64_t k = last ? t - last[i] : 0;
+    if (k > 0) {
+      const float* P = pw + 4 * k;
+      const fw pa = splatW(P[0]), pb = splatW(P[1]), pc = splatW(P[2]), pd = splatW(P[3]), xv = splatW(x);
+      size_t v = 0;
+      for (; v < nw; v += WIDE) {
+        __builtin_prefetch(wn + v, 1, 3);
+        if (MOM) __builtin_prefetch(an + v, 1, 3);
+        store(out + v, fmadd(xv, catchUpVector<fw, MOM>(w + v, a + v, pa, pb, pc, pd), load<fw>(out + v)));
+      }
+      if (v < Wp) {
+        const v8 nwv = catchUpVector<v8, MOM>(w + v, a + v, splat8(P[0]), splat8(P[1]), splat8(P[2]), splat8(P[3]));
+        store(out + v, fmadd(splat8(x), nwv, load<v8>(out + v)));
+      }
+    } else {
+      const fw xv = splatW(x);
+      size_t v = 0;
+      for (; v < nw; v += WIDE) {
+        __builtin_prefetch(wn + v, 1, 3);
+        if (MOM) __builtin_prefetch(an + v, 1, 3);
+        store(out + v, fmadd(xv, load<fw>(w + v), load<fw>(out + v)));
+      }
+      if (v < Wp) store(out + v, fmadd(splat8(x), load<v8>(w + v), load<v8>(out + v)));
+    }
+  }
+  if (RELU)
+    for (size_t v = 0; v < Wp; v += 8) store(out + v, relu(load<v8>(out + v)));
+}
+
+void fwdOne(bool relu, bool mom, float* W, float* A, size_t Wp, const float* bias, const int32_t* ix, const float* vl,
+            int64_t s, int64_t e, const int64_t* last, int64_t t, const float* pw, float* out) {
+  if (relu) {
+    if (mom) return fwdOneRows<true, true>(W, A, Wp, bias, ix, vl, s, e, last, t, pw, out);
+    return fwdOneRows<true, false>(W, A, Wp, bias, ix, vl, s, e, last, t, pw, out);
+  }
+  if (mom) return fwdOneRows<false, true>(W, A, Wp, bias, ix, vl, s, e, last, t, pw, out);
+  return fwdOneRows<false, false>(W, A, Wp, bias, ix, vl, s, e, last, t, pw, out);
+}
+
+// The weight gradient and fused update of whole touched rows, one tile of examples (c.nTiles == 1):
+// bwdUntiledChunk over every chunk of a row before the next row. Wp >= 16.
+template <int MODE>
+void bwdRows(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, const Cols& c,
+             const float* __restrict E, float lr, float m, float l2) {
+  const size_t nw = Wp / WIDE * WIDE;
+  const fw vlr = splatW(lr), vm = splatW(m), vl2 = splatW(l2);
+  // last row first: the rows the forward pass read last are the likeliest still in cache
+  for (int r = c.nTouched - 1; r >= 0; r--) {
+    const size_t o = static_cast<size_t>(c.touched[r]) * Wp;
+    const size_t on = r > 0 ? static_cast<size_t>(c.touched[r - 1]) * Wp : o;
+    const int ps = c.start[r], pe = c.start[r + 1];
+    size_t v = 0;
+    for (; v < nw; v += WIDE) {
+      __builtin_prefetch(W + on + v, 1, 3);
+      if (MODE == 1) __builtin_prefetch(A + on + v, 1, 3);
+      fw acc = fw{};
+      for (int p = ps; p < pe; p++)
+        acc = fmadd(splatW(c.v[p]), load<fw>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
+      applyVector<fw, MODE>(W + o + v, A + o + v, G + o + v, acc, vlr, vm, vl2);
+    }
+    if (v < Wp) {
+      v8 acc = v8{};
+      for (int p = ps; p < pe; p++)
+        acc = fmadd(splat8(c.v[p]), load<v8>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
+      applyVector<v8, MODE>(W + o + v, A + o + v, G + o + v, acc, splat8(lr), splat8(m), splat8(l2));
+    }
+  }
+}
+template void bwdRows<0>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
+template void bwdRows<1>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
+template void bwdRows<2>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
