@@ -7,9 +7,10 @@
  *             coordinator (VmHWM from /proc), and the database checked for lost or repeated tasks;
  *   tasks     tiny real tasks (native engine) through coordinator + pool + SQLite on 1 and 2 workers.
  * Run: npm run build && node dist/bench/scale.js [register|run|tasks ...] [--points N] [--seconds S]
- *      [--dir DIR] (default: all three, in a temporary folder removed at the end)
+ *      [--tasks N] [--dir DIR] (default: all three, in a temporary folder removed at the end); --help.
  */
 import { spawn } from 'node:child_process';
+import { Command, InvalidArgumentError } from 'commander';
 import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +23,27 @@ import { parseSweep, sweepTasks } from '../src/sweep/index.js';
 import { CLI } from '../test/helpers/cli.js';
 import { tempDir } from '../test/helpers/fixtures.js';
 
-const args = process.argv.slice(2);
-const option = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+const BENCHES = ['register', 'run', 'tasks'] as const;
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
 };
-const parts = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+const program = new Command()
+  .name('node dist/bench/scale.js')
+  .description('Scale of the orchestrator itself on grids of the smallest logistic-regression tasks.')
+  .argument('[benches...]', `which to run, of ${BENCHES.join(', ')} (default: all)`)
+  .option('--points <n>', 'grid points (default: register 1,000,000, run 10,000,000)', positiveInt)
+  .option('--seconds <s>', 'run: seconds of dispatch before the first stop', positiveInt, 60)
+  .option('--tasks <n>', 'tasks: tiny tasks per worker count', positiveInt, 20_000)
+  .option('--dir <dir>', 'where the databases go (default: a temporary folder, removed at the end)')
+  .showHelpAfterError('(run with --help for usage)')
+  .parse();
+const opts = program.opts<{ points?: number; seconds: number; tasks: number; dir?: string }>();
+const parts = program.processedArgs[0] as string[];
+for (const p of parts)
+  if (!(BENCHES as readonly string[]).includes(p))
+    program.error(`unknown bench "${p}" (expected ${BENCHES.join(', ')})`);
 
 /** A grid of `points` tiny logreg tasks: lr x l2 x seeds, every task distinct. */
 function gridYaml(name: string, points: number, engine = 'native'): string {
@@ -208,8 +224,8 @@ async function tasksBench(dir: string, tasks: number): Promise<void> {
   }
 }
 
-const wanted = parts.length ? parts : ['register', 'run', 'tasks'];
-const given = option('--dir');
+const wanted: readonly string[] = parts.length ? parts : BENCHES;
+const given = opts.dir;
 const temp = given ? { dir: given, cleanup: () => {} } : tempDir('bopt-scale-');
 if (given) mkdirSync(given, { recursive: true });
 console.log(
@@ -218,10 +234,9 @@ console.log(
     .join(' ')}`,
 );
 try {
-  if (wanted.includes('register')) registerBench(temp.dir, Number(option('--points') ?? 1_000_000));
-  if (wanted.includes('run'))
-    await runBench(temp.dir, Number(option('--points') ?? 10_000_000), Number(option('--seconds') ?? 60));
-  if (wanted.includes('tasks')) await tasksBench(temp.dir, Number(option('--tasks') ?? 20_000));
+  if (wanted.includes('register')) registerBench(temp.dir, opts.points ?? 1_000_000);
+  if (wanted.includes('run')) await runBench(temp.dir, opts.points ?? 10_000_000, opts.seconds);
+  if (wanted.includes('tasks')) await tasksBench(temp.dir, opts.tasks);
 } finally {
   if (!given) rmSync(temp.dir, { recursive: true, force: true });
 }

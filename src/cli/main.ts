@@ -147,13 +147,13 @@ program
   .option('--format <format>', 'table, csv or json', 'table')
   .option(
     '--timeout <seconds>',
-    `stop the query after this long, 0 for no limit (default: ${DEFAULT_QUERY_TIMEOUT_S})`,
+    'stop the query after this long, 0 for no limit',
     nonNegativeNumber('--timeout'),
     DEFAULT_QUERY_TIMEOUT_S,
   )
   .option(
     '--max-rows <n>',
-    `write at most this many rows, 0 for no limit (default: ${DEFAULT_QUERY_MAX_ROWS})`,
+    'write at most this many rows, 0 for no limit',
     parseIntOption('--max-rows'),
     DEFAULT_QUERY_MAX_ROWS,
   )

@@ -20,6 +20,45 @@ export interface ExpandOptions {
 
 /** Significant digits kept for non-integer derived values (as for ranges). */
 const COMPUTED_DIGITS = 12;
+/** A checked pass compares its fast result with the schema's parse every this many points. */
+const RECHECK_EVERY = 4096;
+
+/**
+ * The parsed form of a point built without the schema, for a grid whose points were all parsed
+ * once already (checkPoints): the schema validates and fills defaults but transforms no value, and
+ * every point of a grid sets the same parameters, so a parsed point is its raw values plus the
+ * defaults the first point received, in the schema's key order. Half the cost of a second pass.
+ */
+class CheckedPoint {
+  private readonly keys: string[];
+  private readonly given: boolean[];
+  private readonly defaults: unknown[];
+
+  constructor(raw: Record<string, unknown>, parsed: TrainConfig) {
+    const out = parsed as unknown as Record<string, unknown>;
+    this.keys = Object.keys(out);
+    this.given = this.keys.map((k) => k in raw);
+    this.defaults = this.keys.map((k) => out[k]);
+  }
+
+  build(raw: Record<string, unknown>): TrainConfig {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i];
+      out[k] = this.given[i] ? raw[k] : this.defaults[i];
+    }
+    return out as unknown as TrainConfig;
+  }
+}
+
+/** Whether two parsed points have the same parameters with the same values in the same order. */
+function samePoint(a: TrainConfig, b: TrainConfig): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  const keys = Object.keys(x);
+  const other = Object.keys(y);
+  return keys.length === other.length && keys.every((k, i) => other[i] === k && Object.is(x[k], y[k]));
+}
 
 function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: number, extra?: string): string {
   const shown: string[] = [];
@@ -34,7 +73,7 @@ function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: numb
  * Every point of the product in order, validated and defaulted (one-line error naming the first bad
  * point). One object at a time: nothing proportional to the grid is kept.
  */
-function* points(spec: SweepSpec, options: ExpandOptions): Generator<TrainConfig> {
+function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Generator<TrainConfig> {
   const ctx = spec.context;
   const axes = spec.axes;
   const derived = spec.derived;
@@ -55,6 +94,7 @@ function* points(spec: SweepSpec, options: ExpandOptions): Generator<TrainConfig
 
   const index = new Array<number>(axes.length).fill(0);
   const total = spec.size;
+  let fast: CheckedPoint | undefined;
 
   for (let t = 0; t < total; t++) {
     const raw: Record<string, unknown> = {};
@@ -82,23 +122,36 @@ function* points(spec: SweepSpec, options: ExpandOptions): Generator<TrainConfig
 
     if (raw.engine === undefined || raw.engine === AUTO_ENGINE) raw.engine = resolveEngine();
 
-    // Plain safeParse keeps zod's fast path; parse again with the error map only to word a failure.
-    const parsed = trainConfigSchema.safeParse(raw);
-    if (!parsed.success) {
-      const again = trainConfigSchema.safeParse(raw, { error: zodErrorMap, reportInput: true });
-      const iss = (again.error ?? parsed.error).issues[0];
-      const param = typeof iss.path[0] === 'string' ? iss.path[0] : undefined;
-      const source: PathSegment[] = (param && spec.sources.get(param)) || ['fixed'];
-      const label = param && source[source.length - 1] !== param ? `${param}: ` : '';
-      throw specError(ctx, source, `invalid ${describeTask(spec, raw, t, param)}: ${label}${iss.message}`);
+    if (fast && t % RECHECK_EVERY !== 0) {
+      yield fast.build(raw);
+    } else {
+      const parsed = parsePoint(spec, raw, t);
+      if (checked) {
+        if (!fast) fast = new CheckedPoint(raw, parsed);
+        else if (!samePoint(fast.build(raw), parsed))
+          throw new Error(`internal error: the fast parse of ${describeTask(spec, raw, t)} differs from the schema's`);
+      }
+      yield parsed;
     }
-    yield parsed.data;
 
     for (let a = axes.length - 1; a >= 0; a--) {
       if (++index[a] < axes[a].values.length) break;
       index[a] = 0;
     }
   }
+}
+
+/** One point through the schema: validated and defaulted, or the one-line error naming it. */
+function parsePoint(spec: SweepSpec, raw: Record<string, unknown>, t: number): TrainConfig {
+  // Plain safeParse keeps zod's fast path; parse again with the error map only to word a failure.
+  const parsed = trainConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const again = trainConfigSchema.safeParse(raw, { error: zodErrorMap, reportInput: true });
+  const iss = (again.error ?? parsed.error).issues[0];
+  const param = typeof iss.path[0] === 'string' ? iss.path[0] : undefined;
+  const source: PathSegment[] = (param && spec.sources.get(param)) || ['fixed'];
+  const label = param && source[source.length - 1] !== param ? `${param}: ` : '';
+  throw specError(spec.context, source, `invalid ${describeTask(spec, raw, t, param)}: ${label}${iss.message}`);
 }
 
 /** The longest of a list of tasks' parameters (null for none). */
@@ -124,19 +177,21 @@ export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): Longe
 /**
  * The tasks of the product in order, one at a time, duplicates included (a point with the key of an
  * earlier one; whoever stores them keeps the first). The n-th task yielded is point n of the product.
+ * `checked`: checkPoints has passed this spec with these options, so the points need not go through
+ * the schema again (see CheckedPoint).
  */
-export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}): Generator<ExpandedTask> {
-  for (const params of points(spec, options)) {
+export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}, checked = false): Generator<ExpandedTask> {
+  for (const params of points(spec, options, checked)) {
     const { key, paramsJson } = taskIdentity(params);
     yield { key, params, paramsJson, cost: estimateCost(params) };
   }
 }
 
 /** Expand a validated sweep into its deduplicated tasks, in deterministic order. */
-export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): ExpandedTask[] {
+export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}, checked = false): ExpandedTask[] {
   const tasks: ExpandedTask[] = [];
   const seen = new Set<string>();
-  for (const task of streamTasks(spec, options)) {
+  for (const task of streamTasks(spec, options, checked)) {
     if (seen.has(task.key)) continue;
     seen.add(task.key);
     tasks.push(task);

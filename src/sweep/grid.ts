@@ -62,7 +62,7 @@ export class GridSweep implements LoadedSweep {
   }
 
   get tasks(): ExpandedTask[] {
-    return (this.#tasks ??= expandSweep(this.#spec, this.#options));
+    return (this.#tasks ??= expandSweep(this.#spec, this.#options, true));
   }
 
   get varying(): string[] {
@@ -74,7 +74,7 @@ export class GridSweep implements LoadedSweep {
   }
 
   stream(): Iterable<ExpandedTask> {
-    return this.#tasks ?? streamTasks(this.#spec, this.#options);
+    return this.#tasks ?? streamTasks(this.#spec, this.#options, true);
   }
 }
 

@@ -131,6 +131,24 @@ describe('B_opt fits', () => {
     );
   });
 
+  it('says when the batch size below the peak has not fitted the training set (an under-trained flank)', () => {
+    const rows = synthetic(() => 30, [0.1], 3, 0.001).map((r) => ({
+      ...r,
+      steps: 1000,
+      train_accuracy: r.batch_size < 30 ? 0.99 : 1,
+    }));
+    const interiorClaim = (list: RunRow[]): string =>
+      boptClaims(list, fitSweep(list, { bootstrap: 0 })).find((c) => c.claim.includes('interior peak'))!.evidence;
+    assert.match(
+      interiorClaim(rows),
+      /B = 10 below it has not fitted the training set \(train accuracy 0\.99, 10 epochs\)/,
+    );
+    const fitted = rows.map((r) => ({ ...r, train_accuracy: 1 }));
+    assert.doesNotMatch(interiorClaim(fitted), /not fitted/);
+    // Without train accuracies (older databases, other engines) nothing is claimed.
+    assert.doesNotMatch(interiorClaim(rows.map((r) => ({ ...r, train_accuracy: null }))), /not fitted/);
+  });
+
   it('theory prior: B_opt proportional to eps is predicted exactly; a flat B_opt is predicted too high', () => {
     const lrs = [0.1, 0.3, 1, 3];
     // B_opt = 10 eps lands on the grid points 1, 3, 10, 30

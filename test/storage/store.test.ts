@@ -7,7 +7,7 @@ import { queryReadOnly } from '../../src/storage/query.js';
 import { openReadOnly, openWritable } from '../../src/storage/open.js';
 import { SweepStore } from '../../src/storage/store.js';
 import { parseSweep } from '../../src/sweep/index.js';
-import { columnOf, fakeResult, rowOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
+import { columnOf, fakeResult, rowOf, rowsOf, tempDir, tinySweep, valueOf } from '../helpers/index.js';
 
 function withStore(fn: (store: SweepStore, path: string) => void): void {
   const { dir, cleanup } = tempDir();
@@ -269,5 +269,53 @@ repeats: 4
     } finally {
       registration.discard();
     }
+  });
+});
+
+test('tasks staged in pieces of any size (many rows per statement and the rest) keep their grid positions', () => {
+  const sweep = parseSweep(
+    `name: pieces
+fixed: {engine: reference, model: logreg, dataset: synthetic, n_train: 20, n_test: 20, lr: 0.1, steps: 2}
+grid:
+  batch_size: {linear: {from: 1, to: 20, num: 20}}
+  l2: [0, 0.1, 0.2, 0.1]
+repeats: 3
+`,
+    'pieces.yaml',
+  );
+  const grid = [...sweep.stream!()];
+  assert.equal(grid.length, 240);
+  withStore((store, path) => {
+    const { sweepId } = store.registerAndLease(sweep, '0', 'h', 60_000);
+    const registration = store.beginRegistration(sweepId);
+    try {
+      const tasks = sweep.stream!()[Symbol.iterator]();
+      let position = 0;
+      for (const max of [1, 63, 64, 65, 129, 1000]) {
+        const { taken, ended } = registration.stage(tasks, position, max);
+        position += taken;
+        if (ended) break;
+      }
+      assert.equal(position, 240);
+      registration.storeAll();
+    } finally {
+      registration.discard();
+    }
+    const rows = rowsOf(
+      path,
+      'SELECT task_key AS key, position, cost FROM sweep_tasks WHERE sweep_id = ? ORDER BY position',
+      sweepId,
+    ) as Array<{ key: string; position: number; cost: number }>;
+    // l2 0.1 twice: its second column is a duplicate of the first, kept at its first position.
+    const first = new Map<string, number>();
+    grid.forEach((t, i) => first.has(t.key) || first.set(t.key, i));
+    assert.equal(rows.length, first.size);
+    assert.equal(rows.length, 180);
+    for (const r of rows) assert.equal(r.position, first.get(r.key), `task ${r.key}`);
+    const byKey = new Map(grid.map((t) => [t.key, t]));
+    for (const r of rows) assert.equal(r.cost, byKey.get(r.key)!.cost);
+    const stored = rowsOf(path, 'SELECT key, params FROM tasks') as Array<{ key: string; params: string }>;
+    assert.equal(stored.length, 180);
+    for (const t of stored) assert.equal(t.params, byKey.get(t.key)!.paramsJson);
   });
 });

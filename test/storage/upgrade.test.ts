@@ -156,3 +156,42 @@ test('two migrations of one schema version are refused, naming both files', () =
     db.close();
   }
 });
+
+/** The schema version that gave sweep_tasks a rowid (its dispatch index refers to rows by it). */
+const MEMBERSHIP_ROWID = 7;
+
+test('a grid partly stored under the key-per-index schema is completed after the migration, its results kept', () => {
+  const file = writeSweep(dir, 'old-schema', SWEEP);
+  const path = oldDatabase(MEMBERSHIP_ROWID - 1, file, 'partial');
+  const before = valueOf(path, 'SELECT round(sum(test_accuracy), 2) FROM results');
+  // The same sweep grown by one learning rate: its first four points are stored, done, and its
+  // registration marker is unset (as a registration cut short leaves it).
+  const grown = writeSweep(dir, 'old-schema', SWEEP.replace('lr: [0.1, 0.2]', 'lr: [0.1, 0.2, 0.3]'));
+  assert.equal(grown, file);
+  const run = bopt(['run', grown, '--db', path, '--no-ui']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /6 tasks \(4 already done, 2 to run\)/, run.stdout);
+  assert.equal(valueOf(path, 'PRAGMA user_version'), latestSchemaVersion());
+  const table = valueOf(path, "SELECT sql FROM sqlite_master WHERE name = 'sweep_tasks'");
+  assert.doesNotMatch(String(table), /WITHOUT ROWID/i, 'memberships have a rowid');
+  assert.equal(countOf(path, "SELECT count(*) FROM sqlite_master WHERE name = 'sweep_tasks_dispatch'"), 1);
+  assert.equal(
+    valueOf(path, 'SELECT group_concat(position) FROM (SELECT position FROM sweep_tasks ORDER BY position)'),
+    '0,1,2,3,4,5',
+  );
+  assert.equal(countOf(path, "SELECT count(*) FROM runs WHERE sweep = 'old-schema'"), 6);
+  assert.equal(countOf(path, 'SELECT count(*) FROM sweep_status WHERE done = 6 AND running = 0'), 1);
+  assert.equal(
+    valueOf(path, "SELECT round(sum(test_accuracy), 2) FROM results WHERE worker = 'old-host:1/thread-1'"),
+    before,
+    'the old results are the ones kept',
+  );
+  // A new membership's cost is its task's (the dispatch order reads it from the membership).
+  assert.equal(
+    countOf(
+      path,
+      'SELECT count(*) FROM sweep_tasks st JOIN tasks t ON t.key = st.task_key WHERE st.position >= 4 AND st.cost = t.cost',
+    ),
+    2,
+  );
+});

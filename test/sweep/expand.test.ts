@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainConfig } from '../../src/engines/config.js';
 import { estimateCost } from '../../src/sweep/cost.js';
-import { parseSweep, rangeValues, taskKey } from '../../src/sweep/index.js';
+import { parseSweep, parseSweepDocument, rangeValues, streamTasks, taskKey } from '../../src/sweep/index.js';
+import { validateSweep } from '../../src/sweep/schema.js';
 import { BASE, column, sweep } from './helpers.js';
 
 test('grid: cartesian product in file order, first axis slowest, seeds fastest', () => {
@@ -244,4 +245,34 @@ test('expansion is deterministic', () => {
   const b = sweep(text);
   assert.deepEqual(a.tasks, b.tasks);
   assert.equal(a.specHash, b.specHash);
+});
+
+test('a checked grid streamed a second time without the schema gives the same tasks as through it', () => {
+  // Defaults left out, a derived parameter, an engine axis with auto, a zip axis and more than one
+  // recheck interval of points: every case where a value or a default could differ.
+  const text = `name: checked
+fixed: {model: mlp, dataset: mnist, n_train: 1000, steps: 10}
+grid:
+  engine: [reference, auto]
+  lr: {log: {from: 0.01, to: 10, num: 70}}
+  batch_size: {log: {from: 1, to: 1000, num: 16}}
+zip:
+  - momentum: [0, 0.9]
+    labels: [true, random]
+derived:
+  l2: "lr / batch_size / 1000"
+repeats: 2
+`;
+  const ctx = { file: 'x.yaml', locate: () => undefined };
+  const spec = validateSweep(parseSweepDocument(text, 'x.yaml'), ctx);
+  const options = { defaultEngine: 'native' as const };
+  const checked = [...streamTasks(spec, options, true)];
+  const schema = [...streamTasks(spec, options)];
+  assert.equal(checked.length, 2 * 70 * 16 * 2 * 2);
+  assert.ok(checked.length > 4096 * 2, 'more than one recheck interval');
+  for (let i = 0; i < schema.length; i++) {
+    assert.deepEqual(Object.keys(checked[i]!.params), Object.keys(schema[i]!.params), `task ${i}: key order`);
+    assert.deepEqual(checked[i], schema[i], `task ${i}`);
+  }
+  assert.equal(checked[0]!.params.hidden, 800, 'a default filled in');
 });
