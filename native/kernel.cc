@@ -846,7 +846,8 @@ void Kernel::backward1Rows() {
                colTiles_, colPartial_.data()};
   constexpr int M = MODE == UPD_SGD ? 0 : MODE == UPD_MOM ? 1 : 2;
   BOPT_WIDE_CALL(bwdRows<M>, W1_.data(), A1_.data(), G1_.data(), Wp_, c, E_.data(), static_cast<float>(o_.lr),
-                 static_cast<float>(o_.momentum), static_cast<float>(o_.l2));
+                 static_cast<float>(o_.momentum), static_cast<float>(o_.l2), lazy_ ? last_.data() : nullptr, t_,
+                 pow_.data());
 }
 
 template <Kernel::Mode MODE>
@@ -866,15 +867,14 @@ double Kernel::run(const int32_t* batch, int B) {
   out_.resize(static_cast<size_t>(B) * Wp);
   E_.resize(static_cast<size_t>(B) * Wp);
   delta_.resize(static_cast<size_t>(B) * C);
-  // one example or a few: the weight gradient of whole rows at a time (wide loops, one tile of examples)
+  // one example: the weight gradient of whole rows at a time (wide loops, one tile of examples)
   const bool rowsBackward = width_ && Wp >= 16 && colTiles_ == 1 && B <= ROWS_BWD_MAX_B;
   if (B == 1 && width_ && Wp >= 16) {
     // one pass over whole rows, each brought up to date (lazy) as the forward pass reads it
     const int64_t s = X_.start[batch[0]], e = X_.start[batch[0] + 1];
     BOPT_WIDE_CALL(fwdOne, model_ == MLP, mom_, W1_.data(), A1_.data(), Wp, b1_.data(), X_.idx.data(), X_.val.data(),
                    s, e, lazy_ ? last_.data() : nullptr, t_, pow_.data(), out_.data());
-    if (lazy_)
-      for (int i : touched_) last_[i] = t_;
+    // last_ stays: the rows are brought up to date again, and stored, by the row-wise weight gradient
   } else if (lazy_ && B == 1 && MODE != GRAD) {
     // one pass: catch-up fused into the forward pass (each row appears once in a single example)
     const int64_t s = X_.start[batch[0]], e = X_.start[batch[0] + 1];

@@ -121,7 +121,7 @@ class Kernel {
   static constexpr int L1_TILE_BYTES = 32768;   // bytes of W1 per forward tile (an L1: 3-7 % faster than half)
   static constexpr int BWD_TILE_MIN_B = 64;     // batch-blocked weight gradient from this batch size on
   static constexpr int BWD_TILE_BYTES = 16384;  // bytes of E per weight-gradient tile of examples
-  static constexpr int ROWS_BWD_MAX_B = 16;     // weight gradient by whole rows up to this batch size
+  static constexpr int ROWS_BWD_MAX_B = 1;      // weight gradient by whole rows up to this B (slower at B = 10)
   static constexpr int THREAD_MIN_B = 64;       // batches this large use the team (smaller: one thread)
   static constexpr int MAX_THREADS = 256;
 

@@ -343,24 +343,22 @@ inline V mulRounded(V a, V b) {
   return p;
 }
 
-// w, A of one vector brought up to date by M^k (catchUpRow's operations); returns the new w.
+// w, A of one vector brought up to date by M^k (catchUpRow's operations), in registers.
 template <class V, bool MOM>
-inline __attribute__((always_inline)) V catchUpVector(float* w, float* a, V pa, V pb, V pc, V pd) {
-  const V wv = load<V>(w);
+inline __attribute__((always_inline)) void catchUpVector(V& wv, V& av, V pa, V pb, V pc, V pd) {
   if (!MOM) {
-    const V nw = mulRounded(pa, wv);
-    store(w, nw);
-    return nw;
+    wv = mulRounded(pa, wv);
+    return;
   }
-  const V av = load<V>(a);
   const V nw = fmadd(pa, wv, mulRounded(pb, av));
-  store(a, fmadd(pc, wv, mulRounded(pd, av)));
-  store(w, nw);
-  return nw;
+  av = fmadd(pc, wv, mulRounded(pd, av));
+  wv = nw;
 }
 
 // out[0 .. Wp) = bias + sum over the example's nonzeros (i, x), in order, of x * W1[i] (each row first
-// brought up to date when lazy: last[i] < t), then relu (RELU). Wp >= 16.
+// brought up to date when lazy: last[i] < t), then relu (RELU). Wp >= 16. The rows brought up to date are
+// not stored: bwdRows, which writes them anyway, brings them up to date again by the same operations
+// (half the writes to memory that this step's rows cost).
 template <bool RELU, bool MOM>
 void fwdOneRows(float* __restrict W, float* __restrict A, size_t Wp, const float* __restrict bias, const int32_t* ix,
                 const float* vl, int64_t s, int64_t e, const int64_t* last, int64_t t, const float* pw,
@@ -380,20 +378,23 @@ void fwdOneRows(float* __restrict W, float* __restrict A, size_t Wp, const float
       const fw pa = splatW(P[0]), pb = splatW(P[1]), pc = splatW(P[2]), pd = splatW(P[3]), xv = splatW(x);
       size_t v = 0;
       for (; v < nw; v += WIDE) {
-        __builtin_prefetch(wn + v, 1, 3);
-        if (MOM) __builtin_prefetch(an + v, 1, 3);
-        store(out + v, fmadd(xv, catchUpVector<fw, MOM>(w + v, a + v, pa, pb, pc, pd), load<fw>(out + v)));
+        __builtin_prefetch(wn + v, 0, 3);
+        if (MOM) __builtin_prefetch(an + v, 0, 3);
+        fw wv = load<fw>(w + v), av = MOM ? load<fw>(a + v) : fw{};
+        catchUpVector<fw, MOM>(wv, av, pa, pb, pc, pd);
+        store(out + v, fmadd(xv, wv, load<fw>(out + v)));
       }
       if (v < Wp) {
-        const v8 nwv = catchUpVector<v8, MOM>(w + v, a + v, splat8(P[0]), splat8(P[1]), splat8(P[2]), splat8(P[3]));
-        store(out + v, fmadd(splat8(x), nwv, load<v8>(out + v)));
+        v8 wv = load<v8>(w + v), av = MOM ? load<v8>(a + v) : v8{};
+        catchUpVector<v8, MOM>(wv, av, splat8(P[0]), splat8(P[1]), splat8(P[2]), splat8(P[3]));
+        store(out + v, fmadd(splat8(x), wv, load<v8>(out + v)));
       }
     } else {
       const fw xv = splatW(x);
       size_t v = 0;
       for (; v < nw; v += WIDE) {
-        __builtin_prefetch(wn + v, 1, 3);
-        if (MOM) __builtin_prefetch(an + v, 1, 3);
+        __builtin_prefetch(wn + v, 0, 3);
+        if (MOM) __builtin_prefetch(an + v, 0, 3);
         store(out + v, fmadd(xv, load<fw>(w + v), load<fw>(out + v)));
       }
       if (v < Wp) store(out + v, fmadd(splat8(x), load<v8>(w + v), load<v8>(out + v)));
@@ -414,34 +415,72 @@ void fwdOne(bool relu, bool mom, float* W, float* A, size_t Wp, const float* bia
 }
 
 // The weight gradient and fused update of whole touched rows, one tile of examples (c.nTiles == 1):
-// bwdUntiledChunk over every chunk of a row before the next row. Wp >= 16.
+// bwdUntiledChunk over every chunk of a row before the next row. Wp >= 16. A row with last[r] < t (lazy,
+// not yet brought up to date: fwdOneRows) is first brought up to date in registers, as catchUpRow would.
+template <class V, int MODE>
+inline __attribute__((always_inline)) void applyCaughtUp(float* w, float* a, float* g, V acc, V vlr, V vm, V vl2,
+                                                         bool lag, bool mom, V pa, V pb, V pc, V pd) {
+  V wv = load<V>(w);
+  V av = MODE == 1 ? load<V>(a) : V{};
+  if (lag) {
+    if (mom)
+      catchUpVector<V, true>(wv, av, pa, pb, pc, pd);
+    else
+      catchUpVector<V, false>(wv, av, pa, pb, pc, pd);
+  }
+  const V gv = fmadd(vl2, wv, acc);
+  if (MODE == 2) {
+    store(g, gv);
+  } else if (MODE == 1) {
+    const V an = fmadd(vm, av, gv);
+    store(a, an);
+    store(w, fnmadd(vlr, an, wv));
+  } else {
+    store(w, fnmadd(vlr, gv, wv));
+  }
+}
+
 template <int MODE>
 void bwdRows(float* __restrict W, float* __restrict A, float* __restrict G, size_t Wp, const Cols& c,
-             const float* __restrict E, float lr, float m, float l2) {
+             const float* __restrict E, float lr, float m, float l2, const int64_t* last, int64_t t, const float* pw) {
   const size_t nw = Wp / WIDE * WIDE;
   const fw vlr = splatW(lr), vm = splatW(m), vl2 = splatW(l2);
+  const bool mom = MODE == 1;
   // last row first: the rows the forward pass read last are the likeliest still in cache
   for (int r = c.nTouched - 1; r >= 0; r--) {
-    const size_t o = static_cast<size_t>(c.touched[r]) * Wp;
+    const size_t i = static_cast<size_t>(c.touched[r]);
+    const size_t o = i * Wp;
     const size_t on = r > 0 ? static_cast<size_t>(c.touched[r - 1]) * Wp : o;
     const int ps = c.start[r], pe = c.start[r + 1];
+    const int64_t k = last ? t - last[i] : 0;
+    const float* P = pw + 4 * (k > 0 ? k : 0);
+    const fw pa = splatW(P[0]), pb = splatW(P[1]), pc = splatW(P[2]), pd = splatW(P[3]);
     size_t v = 0;
-    for (; v < nw; v += WIDE) {
-      __builtin_prefetch(W + on + v, 1, 3);
-      if (MODE == 1) __builtin_prefetch(A + on + v, 1, 3);
-      fw acc = fw{};
-      for (int p = ps; p < pe; p++)
-        acc = fmadd(splatW(c.v[p]), load<fw>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
-      applyVector<fw, MODE>(W + o + v, A + o + v, G + o + v, acc, vlr, vm, vl2);
+    if (k > 0) {
+      for (; v < nw; v += WIDE) {
+        __builtin_prefetch(W + on + v, 1, 3);
+        if (MODE == 1) __builtin_prefetch(A + on + v, 1, 3);
+        fw acc = fw{};
+        for (int p = ps; p < pe; p++)
+          acc = fmadd(splatW(c.v[p]), load<fw>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
+        applyCaughtUp<fw, MODE>(W + o + v, A + o + v, G + o + v, acc, vlr, vm, vl2, true, mom, pa, pb, pc, pd);
+      }
+    } else {
+      for (; v < nw; v += WIDE) {
+        __builtin_prefetch(W + on + v, 1, 3);
+        if (MODE == 1) __builtin_prefetch(A + on + v, 1, 3);
+        fw acc = fw{};
+        for (int p = ps; p < pe; p++)
+          acc = fmadd(splatW(c.v[p]), load<fw>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
+        applyCaughtUp<fw, MODE>(W + o + v, A + o + v, G + o + v, acc, vlr, vm, vl2, false, mom, pa, pb, pc, pd);
+      }
     }
     if (v < Wp) {
       v8 acc = v8{};
       for (int p = ps; p < pe; p++)
         acc = fmadd(splat8(c.v[p]), load<v8>(E + static_cast<size_t>(c.b[p]) * Wp + v), acc);
-      applyVector<v8, MODE>(W + o + v, A + o + v, G + o + v, acc, splat8(lr), splat8(m), splat8(l2));
+      applyCaughtUp<v8, MODE>(W + o + v, A + o + v, G + o + v, acc, splat8(lr), splat8(m), splat8(l2), k > 0, mom,
+                              splat8(P[0]), splat8(P[1]), splat8(P[2]), splat8(P[3]));
     }
   }
 }
-template void bwdRows<0>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
-template void bwdRows<1>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
-template void bwdRows<2>(float*, float*, float*, size_t, const Cols&, const float*, float, float, float);
