@@ -752,9 +752,22 @@ double Kernel::outputLayer(const int32_t* labels, const int32_t* rows, int B, fl
   const float invB = 1.0f / static_cast<float>(B);
   double total = 0;
   int64_t right = 0;
+  // the MLP's logits of the whole batch first (wide loops: several examples at a time)
+  const bool wideLogits = model_ == MLP && width_;
+  if (wideLogits) {
+    logits_.resize(static_cast<size_t>(B) * C);
+    BOPT_WIDE_CALL(logits, out, Wp, W2T_.data(), b2_.data(), B, C, logits_.data());
+  }
   for (int b = 0; b < B; b++) {
     const float* o = out + b * Wp;
-    if (model_ == MLP) {
+    if (wideLogits) {
+      for (int k = 0; k < C - C % 4; k++) lg[k] = logits_.data()[static_cast<size_t>(b) * C + k];
+      if (C % 4 == 1) {
+        logitsGroup<1>(o, W2T_.data(), b2_.data(), Wp, C - 1, lg);
+      } else {
+        for (int k = C - C % 4; k < C; k++) lg[k] = logits_.data()[static_cast<size_t>(b) * C + k];
+      }
+    } else if (model_ == MLP) {
       int k = 0;
       for (; k + 4 <= C; k += 4) logitsGroup<4>(o, W2T_.data(), b2_.data(), Wp, k, lg);
       switch (C - k) {
@@ -1028,7 +1041,7 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
 void Kernel::dispose() {
   disposed_ = true;
   team_.resize(1);
-  for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &G1_, &Gb1_,
+  for (FBuf* b : {&W1_, &b1_, &W2T_, &b2_, &A1_, &Ab1_, &AW2T_, &Ab2_, &out_, &E_, &delta_, &gb1_, &logits_, &G1_, &Gb1_,
                   &GW2T_, &Gb2_, &g2scratch_, &colPartial_})
     b->release();
   X_ = Csr();

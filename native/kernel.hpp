@@ -165,7 +165,7 @@ class Kernel {
   // chunks of the first layer's output: (offset in floats, number of vectors)
   std::vector<std::pair<int, int>> chunks_;
   // per-step scratch
-  FBuf out_, E_, delta_, gb1_;
+  FBuf out_, E_, delta_, gb1_, logits_;
   std::vector<int32_t> cnt_, touched_, colStart_, colB_, fill_, colFill_;
   std::vector<float> colV_;
   int colTiles_ = 1;  // tiles of examples of the weight gradient (colStart_ holds their entries, tile-major)

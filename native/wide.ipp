@@ -484,3 +484,54 @@ void bwdRows(float* __restrict W, float* __restrict A, float* __restrict G, size
     }
   }
 }
+
+// ---- logits of NB examples at once: logitsGroup (kernel.cc) per example, with the NB examples' sums in
+// registers together instead of K latency-bound chains at a time. Each (example, class) still sums its
+// 8-float vectors in order and reduces them by hsum: the same numbers.
+template <int NB, int K>
+inline __attribute__((always_inline)) void logitsBlock(const float* __restrict H, size_t Wp,
+                                                       const float* __restrict W2T, const float* __restrict b2,
+                                                       int k0, int C, float* __restrict lg) {
+  v8 acc[NB][K];
+#pragma GCC unroll 16
+  for (int b = 0; b < NB; b++)
+#pragma GCC unroll 4
+    for (int j = 0; j < K; j++) acc[b][j] = v8{};
+  for (size_t v = 0; v < Wp; v += 8) {
+    v8 w[K];
+#pragma GCC unroll 4
+    for (int j = 0; j < K; j++) w[j] = load<v8>(W2T + static_cast<size_t>(k0 + j) * Wp + v);
+#pragma GCC unroll 16
+    for (int b = 0; b < NB; b++) {
+      const v8 hv = load<v8>(H + static_cast<size_t>(b) * Wp + v);
+#pragma GCC unroll 4
+      for (int j = 0; j < K; j++) acc[b][j] = fmadd(hv, w[j], acc[b][j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int b = 0; b < NB; b++)
+#pragma GCC unroll 4
+    for (int j = 0; j < K; j++) lg[static_cast<size_t>(b) * C + k0 + j] = b2[k0 + j] + hsum(acc[b][j]);
+}
+
+template <int NB>
+void logitsRows(const float* H, size_t Wp, const float* W2T, const float* b2, int C, float* lg) {
+  int k = 0;
+  for (; k + 4 <= C; k += 4) logitsBlock<NB, 4>(H, Wp, W2T, b2, k, C, lg);
+  if (C - k == 3) logitsBlock<NB, 3>(H, Wp, W2T, b2, k, C, lg);
+  if (C - k == 2) logitsBlock<NB, 2>(H, Wp, W2T, b2, k, C, lg);
+}
+
+// lg[b, k] for b < B and the classes k < C - C % 4 (C % 4 == 1: the caller does the last one) and the rest
+// of a group of 4 when C % 4 is 2 or 3.
+void logits(const float* H, size_t Wp, const float* W2T, const float* b2, int B, int C, float* lg) {
+#if BOPT_WIDE == 16
+  constexpr int NB = 4;  // 16 of the 32 vector registers of AVX-512 hold the sums
+#else
+  constexpr int NB = 2;  // 8 of the 16 of AVX2
+#endif
+  int b = 0;
+  for (; b + NB <= B; b += NB)
+    logitsRows<NB>(H + static_cast<size_t>(b) * Wp, Wp, W2T, b2, C, lg + static_cast<size_t>(b) * C);
+  for (; b < B; b++) logitsRows<1>(H + static_cast<size_t>(b) * Wp, Wp, W2T, b2, C, lg + static_cast<size_t>(b) * C);
+}
