@@ -300,8 +300,14 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   const addon = factories.some((f) => f.name === 'native') ? loadNativeAddon() : null;
   const peak = addon ? addon.fmaPeak(0.5) : undefined;
   rows.push({ engine: 'cpu', bench: 'cpu', cpu, gflops: peak?.gflops, note: peak?.isa });
+  // the widest vectors the native kernel's hot loops use here (its default)
+  const width = addon?.vectorWidths?.[0];
+  const loops =
+    width === undefined ? '' : width === 0 ? '; native loops: portable' : `; native loops: ${width}-float vectors`;
   log(
-    `  CPU: ${cpu}` + (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : ''),
+    `  CPU: ${cpu}` +
+      (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : '') +
+      loops,
   );
   const torch = new Map<string, Map<number, number>>();
   for (const m of MODELS) {
