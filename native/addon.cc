@@ -240,7 +240,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     throw Napi::Error::New(env, "bopt_native was compiled for AVX2/FMA, which this CPU lacks: rebuild it here");
 #endif
   exports.Set("NativeKernel", NativeKernel::Define(env));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  // Bumped whenever the interface below changes (2: setVectorWidth, vectorWidth, vectorWidths), so
+  // that a stale build is refused with "rebuild it" instead of failing on a missing method mid-run.
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   // Smallest batch that setThreads(n > 1) splits over threads (the coordinator gives threads only there).
   exports.Set("threadMinBatch", Napi::Number::New(env, bopt::Kernel::THREAD_MIN_B));

@@ -11,6 +11,8 @@
  * Skipped (with the reason) when the addon is not built.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { batchSequence, prepareTraining, train, type PreparedTraining } from '../../src/engines/driver.js';
@@ -19,8 +21,10 @@ import {
   loadNativeAddon,
   loadNativeEngine,
   nativeUnavailableReason,
+  NATIVE_ABI_VERSION,
   type NativeAddon,
 } from '../../src/engines/native/index.js';
+import { packageRoot } from '../../src/paths.js';
 import { referenceEngine } from '../../src/engines/reference/index.js';
 import { NATIVE_THREAD_MIN_BATCH } from '../../src/engines/threads.js';
 import type { Kernel } from '../../src/engines/types.js';
@@ -486,4 +490,14 @@ describe('native engine: AVX-512 and AVX2 loops give the same numbers', () => {
     k.dispose?.();
     assert.equal(widths[widths.length - 1], 0, 'the portable loops are always there');
   });
+});
+
+it('the built addon implements the interface version this code needs (a stale build is refused, not half-used)', (t) => {
+  if (!addon) {
+    t.skip('native addon not built');
+    return;
+  }
+  assert.equal(addon.abiVersion, NATIVE_ABI_VERSION);
+  const source = readFileSync(join(packageRoot(), 'native', 'addon.cc'), 'utf8');
+  assert.match(source, new RegExp(`"abiVersion", Napi::Number::New\\(env, ${NATIVE_ABI_VERSION}\\)`));
 });

@@ -72,6 +72,9 @@ export interface NativeAddon {
   fmaPeak(seconds: number): { gflops: number; isa: string };
 }
 
+/** The addon interface this code is written against (native/addon.cc exports the same number). */
+export const NATIVE_ABI_VERSION = 2;
+
 export const ADDON_RELATIVE_PATH = join('build', 'Release', 'bopt_native.node');
 /** Written by scripts/build-native.mjs when the build fails: the reason, one line. */
 export const BUILD_FAILURE_FILE = join('build', 'native-build-failed.txt');
@@ -105,8 +108,10 @@ export function loadNativeAddon(): NativeAddon | null {
   }
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
-    if (addon.abiVersion !== 1 || typeof addon.NativeKernel !== 'function') {
-      throw new Error(`unexpected addon interface (abiVersion ${String(addon.abiVersion)}): rebuild it`);
+    if (addon.abiVersion !== NATIVE_ABI_VERSION || typeof addon.NativeKernel !== 'function') {
+      throw new Error(
+        `unexpected addon interface (abiVersion ${String(addon.abiVersion)}, this code needs ${NATIVE_ABI_VERSION}): rebuild it`,
+      );
     }
     loaded = { addon, reason: null };
   } catch (e) {
