@@ -2,9 +2,9 @@
  * Storing a grid's tasks in key order. A task's key is a hash, so a grid in its own order inserts
  * into the key-ordered B-trees (tasks by key, sweep memberships by key) at random pages: once those
  * trees outgrow the page cache every task costs page reads, and every write transaction rewrites
- * most of their pages. The tasks are therefore first copied into a temporary table of the connection
- * (appended, nothing of the database written), split by the first hex digit of their key into 16
- * ranges, and each range is then inserted sorted by key: the pages of the trees are visited in order.
+ * most of their pages. The tasks are therefore first copied into temporary tables of the connection
+ * (nothing of the database written), one per key range (the first hex digit of the key), and each
+ * range is then inserted sorted by key: the pages of the trees are visited in order.
  */
 import type Database from 'better-sqlite3';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
@@ -12,27 +12,30 @@ import type { ExpandedTask } from '../sweep/types.js';
 
 /** Key ranges (first hex digit of the key). */
 const RANGES = 16;
-/** A staged row's id: its range times this, plus its position in the grid (below 2^40). */
-const RANGE_STRIDE = 2 ** 40;
 /** Page cache while storing (KiB): the trees' pages of a range stay in memory during its insert. */
 const STORE_CACHE_KIB = 65_536;
-/** Page cache of the staging table and the sorts (KiB). */
+/** Page cache of the staging tables and the sorts (KiB). */
 const STAGE_CACHE_KIB = 32_768;
 /**
  * Rows per staging INSERT: one statement of many rows costs one call into SQLite instead of one per
  * task (the per-call overhead of better-sqlite3 is most of a small row's insert).
  */
 const STAGE_ROWS = 64;
-const STAGE_COLUMNS = 7;
+const STAGE_COLUMNS = 6;
+
+const stageTable = (range: number): string => `temp.register_stage_${range.toString(16)}`;
 
 export class GridRegistration {
   private readonly counts = new Array<number>(RANGES).fill(0);
+  /** Staged values not yet inserted, per range (at most STAGE_ROWS rows each). */
+  private readonly pending: unknown[][] = Array.from({ length: RANGES }, () => []);
   private nextRange = 0;
   private staged = 0;
-  private readonly insertStaged: Database.Statement;
-  private readonly insertStagedMany: Database.Statement;
-  private readonly storeTasks: Database.Statement;
-  private readonly storeMembers: Database.Statement;
+  private readonly insertStaged: Database.Statement[] = [];
+  private readonly insertStagedMany: Database.Statement[] = [];
+  private readonly storeTasks: Database.Statement[] = [];
+  private readonly storeMembers: Database.Statement[] = [];
+  private readonly sweepExists: Database.Statement;
   private readonly cacheBefore: number;
   private readonly tempCacheBefore: number;
   private discarded = false;
@@ -42,27 +45,36 @@ export class GridRegistration {
     private readonly sweepId: number,
     private readonly now: number,
   ) {
-    db.exec(`CREATE TEMP TABLE IF NOT EXISTS register_stage (
-      id INTEGER PRIMARY KEY, position INTEGER NOT NULL, key TEXT NOT NULL, params TEXT NOT NULL,
-      engine TEXT NOT NULL, engine_version TEXT NOT NULL, cost REAL NOT NULL)`);
-    db.exec('DELETE FROM temp.register_stage');
-    const insertRows = (rows: number): string =>
-      'INSERT INTO temp.register_stage (id, position, key, params, engine, engine_version, cost) VALUES ' +
-      new Array<string>(rows).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ');
-    this.insertStaged = db.prepare(insertRows(1));
-    this.insertStagedMany = db.prepare(insertRows(STAGE_ROWS));
-    // ORDER BY key: rows go into the trees in key order; position breaks ties so that a key met
-    // twice in the grid keeps its first position (INSERT OR IGNORE keeps the first row).
-    this.storeTasks = db.prepare(
-      `INSERT OR IGNORE INTO main.tasks (key, params, engine, engine_version, cost, created_at)
-       SELECT key, params, engine, engine_version, cost, ? FROM temp.register_stage
-       WHERE id >= ? AND id < ? ORDER BY key, position`,
-    );
-    this.storeMembers = db.prepare(
-      `INSERT OR IGNORE INTO main.sweep_tasks (sweep_id, task_key, position, cost)
-       SELECT ?, key, position, cost FROM temp.register_stage
-       WHERE id >= ? AND id < ? ORDER BY key, position`,
-    );
+    for (let range = 0; range < RANGES; range++) {
+      const table = stageTable(range);
+      // One table per range, its rows appended in grid order (position is the rowid): an insert at
+      // the end of a B-tree is SQLite's fast path, where one table for all ranges would split pages
+      // in sixteen places.
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${table.slice('temp.'.length)} (
+        position INTEGER PRIMARY KEY, key TEXT NOT NULL, params TEXT NOT NULL,
+        engine TEXT NOT NULL, engine_version TEXT NOT NULL, cost REAL NOT NULL)`);
+      db.exec(`DELETE FROM ${table}`);
+      const insertRows = (rows: number): string =>
+        `INSERT INTO ${table} (position, key, params, engine, engine_version, cost) VALUES ` +
+        new Array<string>(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ');
+      this.insertStaged.push(db.prepare(insertRows(1)));
+      this.insertStagedMany.push(db.prepare(insertRows(STAGE_ROWS)));
+      // ORDER BY key: rows go into the trees in key order; position breaks ties so that a key met
+      // twice in the grid keeps its first position (INSERT OR IGNORE keeps the first row).
+      this.storeTasks.push(
+        db.prepare(
+          `INSERT OR IGNORE INTO main.tasks (key, params, engine, engine_version, cost, created_at)
+           SELECT key, params, engine, engine_version, cost, ? FROM ${table} ORDER BY key, position`,
+        ),
+      );
+      this.storeMembers.push(
+        db.prepare(
+          `INSERT OR IGNORE INTO main.sweep_tasks (sweep_id, task_key, position, cost)
+           SELECT ?, key, position, cost FROM ${table} ORDER BY key, position`,
+        ),
+      );
+    }
+    this.sweepExists = db.prepare('SELECT 1 FROM main.sweeps WHERE id = ?');
     this.cacheBefore = db.pragma('main.cache_size', { simple: true }) as number;
     this.tempCacheBefore = db.pragma('temp.cache_size', { simple: true }) as number;
     db.pragma(`main.cache_size = -${STORE_CACHE_KIB}`);
@@ -70,14 +82,13 @@ export class GridRegistration {
   }
 
   /**
-   * Copy up to `max` tasks from `tasks` into the staging table (one transaction of the temporary
+   * Copy up to `max` tasks from `tasks` into the staging tables (one transaction of the temporary
    * database only); tasks[i] is the grid's point firstPosition + i.
    */
   stage(tasks: Iterator<ExpandedTask>, firstPosition: number, max: number): { taken: number; ended: boolean } {
     return this.db.transaction(() => {
       let taken = 0;
       let ended = false;
-      const values: unknown[] = [];
       while (taken < max) {
         const next = tasks.next();
         if (next.done) {
@@ -86,10 +97,9 @@ export class GridRegistration {
         }
         const t = next.value;
         const range = Number.parseInt(t.key[0]!, 16);
-        const position = firstPosition + taken;
+        const values = this.pending[range]!;
         values.push(
-          range * RANGE_STRIDE + position,
-          position,
+          firstPosition + taken,
           t.key,
           t.paramsJson ?? JSON.stringify(t.params),
           t.params.engine,
@@ -97,13 +107,19 @@ export class GridRegistration {
           t.cost,
         );
         if (values.length === STAGE_ROWS * STAGE_COLUMNS) {
-          this.insertStagedMany.run(values);
+          this.insertStagedMany[range]!.run(values);
           values.length = 0;
         }
         this.counts[range]!++;
         taken++;
       }
-      for (let i = 0; i < values.length; i += STAGE_COLUMNS) this.insertStaged.run(values.slice(i, i + STAGE_COLUMNS));
+      // Whatever is left goes in now: a staged task is in its table when stage() returns.
+      for (let range = 0; range < RANGES; range++) {
+        const values = this.pending[range]!;
+        for (let i = 0; i < values.length; i += STAGE_COLUMNS)
+          this.insertStaged[range]!.run(values.slice(i, i + STAGE_COLUMNS));
+        values.length = 0;
+      }
       this.staged += taken;
       return { taken, ended };
     })();
@@ -123,16 +139,29 @@ export class GridRegistration {
     let end = first;
     let tasks = 0;
     while (end < RANGES && (end === first || tasks + this.counts[end]! <= maxTasks)) tasks += this.counts[end++]!;
-    const inserted = this.db.transaction((): number => {
-      const from = first * RANGE_STRIDE;
-      const to = end * RANGE_STRIDE;
-      const { changes } = this.storeTasks.run(this.now, from, to);
-      this.storeMembers.run(this.sweepId, from, to);
-      if (end >= RANGES) onDone?.(); // in the transaction of the last range: recorded with it or not at all
-      return changes;
-    })();
-    this.nextRange = end;
-    return { inserted, done: this.stored };
+    // Foreign keys are off while a range is stored: every membership names the sweep (checked in the
+    // transaction) and a task the statement before inserted or found, so the check of each row
+    // (a quarter of the store's time) can only pass. The pragma is a no-op inside a transaction
+    // (storeAll): there the checks simply run.
+    const checkedBefore = this.db.pragma('foreign_keys', { simple: true }) === 1;
+    if (checkedBefore) this.db.pragma('foreign_keys = OFF');
+    try {
+      const inserted = this.db.transaction((): number => {
+        if (this.sweepExists.get(this.sweepId) === undefined)
+          throw new Error(`internal error: sweep ${this.sweepId} vanished during its registration`);
+        let changes = 0;
+        for (let range = first; range < end; range++) {
+          changes += this.storeTasks[range]!.run(this.now).changes;
+          this.storeMembers[range]!.run(this.sweepId);
+        }
+        if (end >= RANGES) onDone?.(); // in the transaction of the last range: recorded with it or not at all
+        return changes;
+      })();
+      this.nextRange = end;
+      return { inserted, done: this.stored };
+    } finally {
+      if (checkedBefore) this.db.pragma('foreign_keys = ON');
+    }
   }
 
   /** Store every staged task in one write transaction. */
@@ -149,12 +178,12 @@ export class GridRegistration {
     return this.staged;
   }
 
-  /** Empty the staging table and give the page cache back. Safe to call more than once. */
+  /** Empty the staging tables and give the page cache back. Safe to call more than once. */
   discard(): void {
     if (this.discarded || !this.db.open) return;
     this.discarded = true;
     this.db.pragma(`main.cache_size = ${this.cacheBefore}`);
     this.db.pragma(`temp.cache_size = ${this.tempCacheBefore}`);
-    this.db.exec('DELETE FROM temp.register_stage');
+    for (let range = 0; range < RANGES; range++) this.db.exec(`DELETE FROM ${stageTable(range)}`);
   }
 }

@@ -248,7 +248,7 @@ repeats: 4
 `,
     'ranges.yaml',
   );
-  withStore((store) => {
+  withStore((store, path) => {
     const { sweepId } = store.registerAndLease(sweep, '0', 'h', 60_000);
     const registration = store.beginRegistration(sweepId);
     try {
@@ -269,6 +269,13 @@ repeats: 4
     } finally {
       registration.discard();
     }
+    // The ranges are stored with foreign keys off; they must be consistent and the checks back on.
+    assert.deepEqual(rowsOf(path, 'SELECT * FROM pragma_foreign_key_check'), []);
+    assert.throws(
+      () => store.completeTask('f'.repeat(64), fakeResult(), 'w'),
+      /FOREIGN KEY/,
+      'a result of an unknown task is still refused',
+    );
   });
 });
 
