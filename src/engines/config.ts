@@ -67,37 +67,54 @@ const trainConfigObject = z.strictObject({
   features: z.number().int().positive().default(200),
 });
 
-export const trainConfigSchema = trainConfigObject
-  .refine((c) => c.model !== 'softmax' || c.dataset === 'mnist', {
-    message: 'model softmax needs dataset mnist (10 classes)',
-    path: ['model'],
-  })
-  .refine((c) => c.model === 'softmax' || c.model === 'mlp' || c.dataset !== 'mnist', {
-    message: 'model logreg is binary: use dataset mnist01 or synthetic',
-    path: ['model'],
-  })
-  .superRefine((c, ctx) => {
-    const tooBig = (param: 'n_train' | 'n_test', message: string): void =>
-      ctx.addIssue({ code: 'custom', path: [param], message, input: c[param] });
-    if (c.dataset === 'mnist' && c.n_train > MNIST_TRAIN_IMAGES)
-      tooBig('n_train', `${c.n_train} is more than the ${MNIST_TRAIN_IMAGES} MNIST training images`);
-    if (c.dataset === 'mnist01' && c.n_train > MNIST01_MAX_TRAIN)
-      tooBig(
-        'n_train',
-        `${c.n_train} is more than ${MNIST01_MAX_TRAIN}, the largest balanced 0/1 subset of MNIST (${MNIST_TRAIN_ZEROS} zeros)`,
-      );
-    if (c.dataset !== 'synthetic' && c.n_test > MNIST_TEST_IMAGES)
-      tooBig('n_test', `${c.n_test} is more than the ${MNIST_TEST_IMAGES} MNIST test images`);
-    if (c.dataset === 'synthetic') {
-      for (const param of ['n_train', 'n_test'] as const) {
-        if (c[param] * c.features > MAX_SYNTHETIC_VALUES)
-          tooBig(
-            param,
-            `${c[param]} examples of ${c.features} features are ${c[param] * c.features} numbers, more than the limit of ${MAX_SYNTHETIC_VALUES}`,
-          );
-      }
+/** The fields of a task, each valid on its own (before the constraints between them). */
+type TrainConfigFields = z.output<typeof trainConfigObject>;
+
+/** A constraint between parameters that a task breaks: the parameter it is reported on, and why. */
+export interface ConfigConflict {
+  param: 'model' | 'n_train' | 'n_test';
+  message: string;
+}
+
+/**
+ * The constraints between parameters that a task breaks, in the order they are reported (none for a
+ * valid task). A plain function, used by the schema and directly by a sweep's expansion, which
+ * checks each parameter's values once and then only these per point.
+ */
+export function configConflicts(c: TrainConfigFields): ConfigConflict[] {
+  const conflicts: ConfigConflict[] = [];
+  if (c.model === 'softmax' && c.dataset !== 'mnist')
+    conflicts.push({ param: 'model', message: 'model softmax needs dataset mnist (10 classes)' });
+  if (c.model === 'logreg' && c.dataset === 'mnist')
+    conflicts.push({ param: 'model', message: 'model logreg is binary: use dataset mnist01 or synthetic' });
+  if (c.dataset === 'mnist' && c.n_train > MNIST_TRAIN_IMAGES)
+    conflicts.push({
+      param: 'n_train',
+      message: `${c.n_train} is more than the ${MNIST_TRAIN_IMAGES} MNIST training images`,
+    });
+  if (c.dataset === 'mnist01' && c.n_train > MNIST01_MAX_TRAIN)
+    conflicts.push({
+      param: 'n_train',
+      message: `${c.n_train} is more than ${MNIST01_MAX_TRAIN}, the largest balanced 0/1 subset of MNIST (${MNIST_TRAIN_ZEROS} zeros)`,
+    });
+  if (c.dataset !== 'synthetic' && c.n_test > MNIST_TEST_IMAGES)
+    conflicts.push({ param: 'n_test', message: `${c.n_test} is more than the ${MNIST_TEST_IMAGES} MNIST test images` });
+  if (c.dataset === 'synthetic') {
+    for (const param of ['n_train', 'n_test'] as const) {
+      if (c[param] * c.features > MAX_SYNTHETIC_VALUES)
+        conflicts.push({
+          param,
+          message: `${c[param]} examples of ${c.features} features are ${c[param] * c.features} numbers, more than the limit of ${MAX_SYNTHETIC_VALUES}`,
+        });
     }
-  });
+  }
+  return conflicts;
+}
+
+export const trainConfigSchema = trainConfigObject.superRefine((c, ctx) => {
+  for (const { param, message } of configConflicts(c))
+    ctx.addIssue({ code: 'custom', path: [param], message, input: c[param] });
+});
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;

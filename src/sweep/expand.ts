@@ -4,13 +4,14 @@
  * validated and defaulted by parseTrainConfig's schema, identified by taskKey and deduplicated (the
  * first occurrence is kept).
  */
-import { trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
+import { configConflicts, trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { estimateCost } from './cost.js';
 import { taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
+import type { z } from 'zod';
 import type { ExpandedTask, LongestTask } from './types.js';
 
 export interface ExpandOptions {
@@ -24,10 +25,11 @@ const COMPUTED_DIGITS = 12;
 const RECHECK_EVERY = 4096;
 
 /**
- * The parsed form of a point built without the schema, for a grid whose points were all parsed
- * once already (checkPoints): the schema validates and fills defaults but transforms no value, and
- * every point of a grid sets the same parameters, so a parsed point is its raw values plus the
- * defaults the first point received, in the schema's key order. Half the cost of a second pass.
+ * The parsed form of a point built without the schema: the schema validates and fills defaults but
+ * transforms no value, and every point of a grid sets the same parameters, so a parsed point is its
+ * raw values plus the defaults the first point received, in the schema's key order. Used for the
+ * points after the first, either already checked (checkPoints passed) or checked by FieldChecks and
+ * configConflicts; every RECHECK_EVERY-th point is compared with the schema's own parse.
  */
 class CheckedPoint {
   private readonly keys: string[];
@@ -48,6 +50,37 @@ class CheckedPoint {
       out[k] = this.given[i] ? raw[k] : this.defaults[i];
     }
     return out as unknown as TrainConfig;
+  }
+}
+
+/** Values remembered per parameter: a grid repeats a few values; a fine range is checked uncached. */
+const MAX_REMEMBERED_VALUES = 4096;
+const FIELD_SCHEMAS = trainConfigSchema.shape as unknown as Record<string, z.ZodType | undefined>;
+
+/**
+ * The schema's checks of one parameter at a time, each value checked once: a parameter's schema
+ * does not depend on the others (the constraints between them are configConflicts), so a point
+ * whose every value passed is valid once its conflicts are none. A value the schema would change
+ * (none today) counts as invalid, so that the schema then parses the point.
+ */
+class FieldChecks {
+  private readonly known = new Map<string, Map<unknown, boolean>>();
+
+  allValid(raw: Record<string, unknown>): boolean {
+    for (const k in raw) {
+      const v = raw[k];
+      let values = this.known.get(k);
+      if (!values) this.known.set(k, (values = new Map()));
+      let ok = values.get(v);
+      if (ok === undefined) {
+        const schema = FIELD_SCHEMAS[k];
+        const parsed = schema?.safeParse(v);
+        ok = parsed !== undefined && parsed.success && Object.is(parsed.data, v);
+        if (values.size < MAX_REMEMBERED_VALUES) values.set(v, ok);
+      }
+      if (!ok) return false;
+    }
+    return true;
   }
 }
 
@@ -95,6 +128,7 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
   const index = new Array<number>(axes.length).fill(0);
   const total = spec.size;
   let fast: CheckedPoint | undefined;
+  const fields = checked ? undefined : new FieldChecks();
 
   for (let t = 0; t < total; t++) {
     const raw: Record<string, unknown> = {};
@@ -123,14 +157,17 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
     if (raw.engine === undefined || raw.engine === AUTO_ENGINE) raw.engine = resolveEngine();
 
     if (fast && t % RECHECK_EVERY !== 0) {
-      yield fast.build(raw);
+      if (!fields) yield fast.build(raw);
+      else {
+        const point = fields.allValid(raw) ? fast.build(raw) : undefined;
+        // An invalid point goes through the schema, which words its error.
+        yield point && configConflicts(point).length === 0 ? point : parsePoint(spec, raw, t);
+      }
     } else {
       const parsed = parsePoint(spec, raw, t);
-      if (checked) {
-        if (!fast) fast = new CheckedPoint(raw, parsed);
-        else if (!samePoint(fast.build(raw), parsed))
-          throw new Error(`internal error: the fast parse of ${describeTask(spec, raw, t)} differs from the schema's`);
-      }
+      if (!fast) fast = new CheckedPoint(raw, parsed);
+      else if (!samePoint(fast.build(raw), parsed))
+        throw new Error(`internal error: the fast parse of ${describeTask(spec, raw, t)} differs from the schema's`);
       yield parsed;
     }
 

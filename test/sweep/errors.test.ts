@@ -218,6 +218,20 @@ test('per-task validation names the task, its parameters and the schema message'
   );
 });
 
+test('a bad point deep in a large grid gets the same error as the first point would', () => {
+  // Points after the first are checked value by value (each once) and by configConflicts; the
+  // error must still come from the schema and name the first bad point, far from any point the
+  // schema itself re-checks.
+  fails(
+    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 100, batch_size: 1}\ngrid:\n  lr: {linear: {from: 0.001, to: 1, num: 5000}}\nderived:\n  steps: "2000 - 4000 * lr"\n`,
+    'derived.steps: invalid task 2499 (lr=0.500200240048, steps=-1): expected a number >= 0, got -1',
+  );
+  fails(
+    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, steps: 10, batch_size: 1}\ngrid:\n  n_train: [1000, 60001]\n  lr: {linear: {from: 0.001, to: 1, num: 3000}}\n`,
+    'grid.n_train: invalid task 3001 (n_train=60001, lr=0.001): 60001 is more than the 60000 MNIST training images',
+  );
+});
+
 test('error messages point at the line of the field', () => {
   const m = fails(ok('  lr: 1\n  steps: 10\ngrid:\n  batch_size: [1, "x"]\n'), 'grid.batch_size[1]');
   assert.match(m, /\(line 10\)$/);
