@@ -169,18 +169,49 @@ function timeEval(factory: KernelFactory, prep: PreparedTraining, repeats: numbe
   return best;
 }
 
-interface TorchRow {
+export interface TorchRow {
   engine: string;
   batch: number;
   us_per_example: number;
 }
 
-function runTorch(
-  opts: EngineBenchOptions,
+/**
+ * Runs the peer's script and reports, after it, the cores it used ((user + system) / wall time). The
+ * script's --threads only sets PyTorch's own pool; Debian's OpenBLAS (libopenblas0-pthread) starts a
+ * thread per core for every matrix product unless told otherwise, which made a "one-thread" peer use
+ * both cores of this machine (B = 1000: 27 µs/example on two cores, 42 µs on one).
+ */
+const TORCH_PRELUDE = [
+  'import json, resource, runpy, sys, time',
+  'r0 = resource.getrusage(resource.RUSAGE_SELF)',
+  't = time.perf_counter()',
+  'script = sys.argv[1]',
+  'sys.argv = sys.argv[1:]',
+  "runpy.run_path(script, run_name='__main__')",
+  'u = resource.getrusage(resource.RUSAGE_SELF)',
+  'cpu = u.ru_utime + u.ru_stime - r0.ru_utime - r0.ru_stime',
+  "print(json.dumps({'cores': cpu / (time.perf_counter() - t)}))",
+].join('\n');
+
+/** The environment that holds every BLAS and OpenMP pool of the peer to `threads` threads. */
+export function torchEnvironment(threads: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const n = String(threads);
+  return { ...base, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+}
+
+export interface TorchPeerResult {
+  rows: TorchRow[];
+  /** The most cores one run of the peer used: about 1 when it is single-threaded as meant. */
+  cores: number;
+}
+
+/** The PyTorch peer's µs/example per batch size (best of the repeats), or why it could not run. */
+export function runTorchPeer(
+  opts: Pick<EngineBenchOptions, 'python' | 'torchScript' | 'seconds' | 'repeats'>,
   hidden: number,
   batches: number[],
   log: (l: string) => void,
-): TorchRow[] | string {
+): TorchPeerResult | string {
   const python = opts.python ?? process.env.BOPT_PYTHON ?? '/usr/bin/python3';
   const script =
     opts.torchScript ?? process.env.BOPT_TORCH_REF ?? resolve(packageRoot(), '..', 'shared', 'bench', 'torch_ref.py');
@@ -204,20 +235,32 @@ function runTorch(
     String(MOMENTUM),
     '--seconds',
     String(opts.seconds ?? 1),
+    '--threads',
+    '1',
   ];
-  log(`  torch: ${python} ${args.join(' ')}`);
+  log(`  torch: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ${python} ${args.join(' ')}`);
   const best = new Map<number, TorchRow>();
+  let cores = 0;
   for (let r = 0; r < (opts.repeats ?? 3); r++) {
-    const run = spawnSync(python, args, { encoding: 'utf8', timeout: 600_000 });
+    const run = spawnSync(python, ['-c', TORCH_PRELUDE, ...args], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: torchEnvironment(1),
+    });
     if (run.status !== 0) return `torch_ref.py failed: ${(run.stderr || run.stdout).trim().split('\n').pop()}`;
     for (const line of run.stdout.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const row = JSON.parse(line) as TorchRow;
+      const parsed = JSON.parse(line) as Partial<TorchRow> & { cores?: number };
+      if (parsed.cores !== undefined) {
+        cores = Math.max(cores, parsed.cores);
+        continue;
+      }
+      const row = parsed as TorchRow;
       const prev = best.get(row.batch);
       if (!prev || row.us_per_example < prev.us_per_example) best.set(row.batch, row);
     }
   }
-  return [...best.values()];
+  return { rows: [...best.values()], cores };
 }
 
 /** Throughput of two native MLP tasks on two worker threads, relative to one task on one worker. */
@@ -329,13 +372,20 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
       }
     }
     if (options.torch !== false && m.bench !== 'logreg') {
-      const t = runTorch(options, m.bench === 'mlp' ? m.hidden : 0, batches, log);
+      const t = runTorchPeer(options, m.bench === 'mlp' ? m.hidden : 0, batches, log);
       if (typeof t === 'string') {
         if (!rows.some((r) => r.bench === 'torch')) rows.push({ engine: 'torch', bench: 'torch', note: t });
         log(`  torch: ${t}`);
       } else {
         const by = new Map<number, number>();
-        for (const r of t) {
+        const many = t.cores > 1.2 ? ' (more than one core: the ratios below flatter it)' : '';
+        log(`  torch used ${t.cores.toFixed(2)} cores${many}`);
+        rows.push({
+          engine: t.rows[0]?.engine ?? 'torch',
+          bench: 'torch-cores',
+          note: `${m.bench}: one-thread peer, used ${t.cores.toFixed(2)} cores${many}`,
+        });
+        for (const r of t.rows) {
           by.set(r.batch, r.us_per_example);
           rows.push({ engine: r.engine, bench: m.bench, batch: r.batch, usPerExample: r.us_per_example });
           log(
