@@ -129,35 +129,31 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
 }
 
 // ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B): the rows of W1 are cut into tiles of
-// `tile` rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps
-// a cursor into its sorted nonzeros and its partial sums in `out` between tiles. The nonzeros of an example
-// are still summed in the same order as fwdChunk (a float store/reload is exact), so results are
+// rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps its
+// partial sums in `out` between tiles. The nonzeros of the batch are packed tile by tile first (RowTiles),
+// so each tile's pass reads them in order instead of from wherever each example's row lies. Every example
+// still sums its nonzeros in the same order as fwdChunk (a float store/reload is exact), so results are
 // bit-identical to the unblocked loop.
 template <int NV, bool RELU>
-void fwdChunkTiled(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, int D, int tile,
-                   const Csr& X, const int32_t* rows, int B, float* __restrict out, int64_t* __restrict cursor) {
-  const int64_t* st = X.start.data();
-  const int32_t* ix = X.idx.data();
-  const float* vl = X.val.data();
-  for (int b = 0; b < B; b++) cursor[b] = st[rows[b]];
-  for (int i0 = 0; i0 < D; i0 += tile) {
-    const int i1 = std::min(D, i0 + tile);
-    const bool first = i0 == 0, last = i1 == D;
+void fwdChunkTiled(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, const RowTiles& T,
+                   float* __restrict out) {
+  const int B = T.B;
+  for (int t = 0; t < T.nTiles; t++) {
+    const bool first = t == 0, last = t == T.nTiles - 1;
+    const int32_t* st = T.start + static_cast<size_t>(t) * (B + 1);
     for (int b = 0; b < B; b++) {
-      const int64_t e = st[rows[b] + 1];
-      int64_t p = cursor[b];
-      if (!first && !last && (p >= e || ix[p] >= i1)) continue;  // no nonzero in this tile: partial sums stay
+      const int32_t ps = st[b], pe = st[b + 1];
+      if (!first && !last && ps == pe) continue;  // no nonzero in this tile: partial sums stay
       float* o = out + static_cast<size_t>(b) * Wp + c0;
       v8 acc[NV];
 #pragma GCC unroll 16
       for (int u = 0; u < NV; u++) acc[u] = first ? vload(bias + c0 + 8 * u) : vload(o + 8 * u);
-      for (; p < e && ix[p] < i1; p++) {
-        const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
-        const v8 xv = vbc(vl[p]);
+      for (int32_t p = ps; p < pe; p++) {
+        const float* w = W + static_cast<size_t>(T.idx[p]) * Wp + c0;
+        const v8 xv = vbc(T.val[p]);
 #pragma GCC unroll 16
         for (int u = 0; u < NV; u++) acc[u] += xv * vload(w + 8 * u);
       }
-      cursor[b] = p;
 #pragma GCC unroll 16
       for (int u = 0; u < NV; u++) vstore(o + 8 * u, (RELU && last) ? vrelu(acc[u]) : acc[u]);
     }
@@ -165,12 +161,12 @@ void fwdChunkTiled(const float* __restrict W, size_t Wp, const float* __restrict
 }
 
 template <bool RELU>
-void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, int D, int tile, const Csr& X,
-                 const int32_t* rows, int B, float* out, int64_t* cursor) {
+void fwdDispatch(int nv, const float* W, size_t Wp, const float* bias, int c0, const RowTiles* T, const Csr& X,
+                 const int32_t* rows, int B, float* out) {
   switch (nv) {
 #define BOPT_CASE(N)                                                             \
   case N:                                                                        \
-    if (tile > 0) return fwdChunkTiled<N, RELU>(W, Wp, bias, c0, D, tile, X, rows, B, out, cursor); \
+    if (T) return fwdChunkTiled<N, RELU>(W, Wp, bias, c0, *T, out);                             \
     return fwdChunk<N, RELU>(W, Wp, bias, c0, X, rows, B, out);
     BOPT_CASE(1) BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5)
     BOPT_CASE(6) BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
@@ -465,6 +461,9 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   // rows per forward tile: the widest chunk's slice of W1 takes about a 32 KiB L1
   const int widest = (nvec + nch - 1) / nch;
   rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
+  rowTiles_ = (D_ + rowTile_ - 1) / rowTile_;
+  rowTileOf_.resize(D_);
+  for (int i = 0; i < D_; i++) rowTileOf_[i] = i / rowTile_;
   exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
   width_ = cpuHasWidth(16) ? 16 : cpuHasWidth(8) ? 8 : 0;
 }
@@ -694,20 +693,64 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
 // Each chunk of the output is computed whole by one thread (which brings the same columns of the touched
 // rows up to date first): every number is made by the same operations whatever the number of threads.
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp) {
-  const int tile = B >= FWD_TILE_MIN_B ? rowTile_ : 0;
-  if (tile > 0) cursor_.resize(static_cast<size_t>(B) * nt);
-  team_.forEach(nt, chunks_.size(), [&](int t, size_t q) {
-    int64_t* cursor = tile > 0 ? cursor_.data() + static_cast<size_t>(B) * t : nullptr;
+  const bool tiled = B >= FWD_TILE_MIN_B;
+  if (tiled) packRowTiles(X, rows, B);
+  const RowTiles T{rowTileStart_.data(), rowTileIdx_.data(), rowTileVal_.data(), rowTiles_, B};
+  team_.forEach(nt, chunks_.size(), [&](int, size_t q) {
     const auto& ch = chunks_[q];
     if (catchUp) catchUpColumns(ch.first, ch.first + 8 * ch.second);
-    if (tile > 0 && ch.second >= 2 && width_)
-      BOPT_WIDE_CALL(fwdTiled, ch.second, model_ == MLP, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B,
-                     out, cursor);
+    if (tiled && ch.second >= 2 && width_)
+      BOPT_WIDE_CALL(fwdTiled, ch.second, model_ == MLP, W1_.data(), Wp_, b1_.data(), ch.first, T, out);
     else if (model_ == MLP)
-      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
+      fwdDispatch<true>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, tiled ? &T : nullptr, X, rows, B, out);
     else
-      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, D_, tile, X, rows, B, out, cursor);
+      fwdDispatch<false>(ch.second, W1_.data(), Wp_, b1_.data(), ch.first, tiled ? &T : nullptr, X, rows, B, out);
   });
+}
+
+// The batch's nonzeros tile by tile of W1 rows (RowTiles): counts per (tile, example), their start
+// positions tile-major, then the entries, each example's in increasing row order.
+void Kernel::packRowTiles(const Csr& X, const int32_t* rows, int B) {
+  const int64_t* st = X.start.data();
+  const int32_t* ix = X.idx.data();
+  const float* vl = X.val.data();
+  const int32_t* tileOf = rowTileOf_.data();
+  const size_t stride = static_cast<size_t>(B) + 1;
+  rowTileStart_.assign(static_cast<size_t>(rowTiles_) * stride, 0);
+  int32_t* start = rowTileStart_.data();
+  int64_t nnz = 0;
+  for (int b = 0; b < B; b++) {
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    nnz += e - s;
+    for (int64_t p = s; p < e; p++) start[static_cast<size_t>(tileOf[ix[p]]) * stride + b]++;
+  }
+  if (nnz > INT32_MAX) throw std::length_error("batch too large");
+  int32_t pos = 0;
+  for (size_t q = 0; q < rowTileStart_.size(); q += stride) {
+    for (int b = 0; b < B; b++) {
+      const int32_t n = start[q + b];
+      start[q + b] = pos;
+      pos += n;
+    }
+    start[q + B] = pos;
+  }
+  rowTileIdx_.resize(nnz);
+  rowTileVal_.resize(nnz);
+  int32_t* idx = rowTileIdx_.data();
+  float* val = rowTileVal_.data();
+  for (int b = 0; b < B; b++) {
+    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
+    int64_t p = s;
+    while (p < e) {
+      // the run of this example's entries in one tile (its entries are in increasing row order)
+      const int32_t t = tileOf[ix[p]];
+      int32_t q = start[static_cast<size_t>(t) * stride + b];
+      for (; p < e && tileOf[ix[p]] == t; p++, q++) {
+        idx[q] = ix[p];
+        val[q] = vl[p];
+      }
+    }
+  }
 }
 
 // E[:, c0 .. c1) = relu'(pre) * (W2 delta) and gb1[c0 .. c1) = sum over the batch, before W2 changes.

@@ -114,6 +114,17 @@ struct Csr {
   }
 };
 
+// The nonzeros of a batch cut by the forward tiles of W1 rows, tile-major: tile t, example b has the
+// entries start[t * (B + 1) + b] .. start[t * (B + 1) + b + 1] of idx (input row) and val, in increasing
+// row order; the tiles' entries follow each other.
+struct RowTiles {
+  const int32_t* start;
+  const int32_t* idx;
+  const float* val;
+  int nTiles;
+  int B;
+};
+
 class Kernel {
  public:
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
@@ -173,7 +184,11 @@ class Kernel {
   FBuf G1_, Gb1_, GW2T_, Gb2_;  // gradient mode only
   int rowTile_ = 0;                  // W1 rows per forward tile
   int exTile_ = 0;                   // examples per weight-gradient tile
-  std::vector<int64_t> cursor_;      // per example: next nonzero, while a tiled forward pass runs
+  int rowTiles_ = 1;                 // forward tiles of W1 rows
+  std::vector<int32_t> rowTileOf_;   // per W1 row: its forward tile
+  // the batch's nonzeros packed by forward tile (RowTiles)
+  std::vector<int32_t> rowTileStart_, rowTileIdx_;
+  std::vector<float> rowTileVal_;
   std::vector<int32_t> evalRows_;
   std::vector<double> exBuf_;
   FBuf g2scratch_;
@@ -197,6 +212,7 @@ class Kernel {
   void buildColumns(const Csr& X, const int32_t* rows, int B);
   // catchUp: first bring the touched rows of each chunk up to date (a step's lazy momentum/L2).
   void forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp);
+  void packRowTiles(const Csr& X, const int32_t* rows, int B);
   void catchUpColumns(int c0, int c1);
   void hiddenError(const float* delta, int B, int c0, int c1);
   double outputLayer(const int32_t* labels, const int32_t* rows, int B, float* out, double* correct);

@@ -85,29 +85,27 @@ inline V relu(V x) {
 // ---- first layer, forward, batch-blocked: fwdChunkTiled in wide vectors (same fused multiply-adds per
 // float, in the same order).
 template <int NV, bool RELU>
-void fwdTiledChunk(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, int D, int tile,
-                   const Csr& X, const int32_t* rows, int B, float* __restrict out, int64_t* __restrict cursor) {
+void fwdTiledChunk(const float* __restrict W, size_t Wp, const float* __restrict bias, int c0, const RowTiles& T,
+                   float* __restrict out) {
   constexpr int NW = NV * 8 / WIDE;
   constexpr bool TAIL = (NV * 8) % WIDE != 0;
   constexpr int T0 = NW * WIDE;
-  const int64_t* st = X.start.data();
-  const int32_t* ix = X.idx.data();
-  const float* vl = X.val.data();
-  for (int b = 0; b < B; b++) cursor[b] = st[rows[b]];
-  for (int i0 = 0; i0 < D; i0 += tile) {
-    const int i1 = std::min(D, i0 + tile);
-    const bool first = i0 == 0, last = i1 == D;
+  const int B = T.B;
+  const int32_t* __restrict ix = T.idx;
+  const float* __restrict vl = T.val;
+  for (int t = 0; t < T.nTiles; t++) {
+    const bool first = t == 0, last = t == T.nTiles - 1;
+    const int32_t* st = T.start + static_cast<size_t>(t) * (B + 1);
     for (int b = 0; b < B; b++) {
-      const int64_t e = st[rows[b] + 1];
-      int64_t p = cursor[b];
-      if (!first && !last && (p >= e || ix[p] >= i1)) continue;  // no nonzero in this tile: partial sums stay
+      const int32_t ps = st[b], pe = st[b + 1];
+      if (!first && !last && ps == pe) continue;  // no nonzero in this tile: partial sums stay
       float* o = out + static_cast<size_t>(b) * Wp + c0;
       const float* src = first ? bias + c0 : o;
       fw acc[NW > 0 ? NW : 1];
       v8 at = TAIL ? load<v8>(src + T0) : v8{};
 #pragma GCC unroll 16
       for (int u = 0; u < NW; u++) acc[u] = load<fw>(src + u * WIDE);
-      for (; p < e && ix[p] < i1; p++) {
+      for (int32_t p = ps; p < pe; p++) {
         const float* w = W + static_cast<size_t>(ix[p]) * Wp + c0;
         const float x = vl[p];
         const fw xv = splatW(x);
@@ -115,7 +113,6 @@ void fwdTiledChunk(const float* __restrict W, size_t Wp, const float* __restrict
         for (int u = 0; u < NW; u++) acc[u] = fmadd(xv, load<fw>(w + u * WIDE), acc[u]);
         if (TAIL) at = fmadd(splat8(x), load<v8>(w + T0), at);
       }
-      cursor[b] = p;
       if (RELU && last) {
 #pragma GCC unroll 16
         for (int u = 0; u < NW; u++) store(o + u * WIDE, relu(acc[u]));
@@ -130,13 +127,12 @@ void fwdTiledChunk(const float* __restrict W, size_t Wp, const float* __restrict
 }
 
 // nv in [2, 10] (one vector: the 8-float loop of kernel.cc, whose sums the compiler may leave unfused).
-void fwdTiled(int nv, bool relu, const float* W, size_t Wp, const float* bias, int c0, int D, int tile,
-              const Csr& X, const int32_t* rows, int B, float* out, int64_t* cursor) {
+void fwdTiled(int nv, bool relu, const float* W, size_t Wp, const float* bias, int c0, const RowTiles& T, float* out) {
   switch (nv) {
-#define BOPT_CASE(N)                                                                            \
-  case N:                                                                                       \
-    if (relu) return fwdTiledChunk<N, true>(W, Wp, bias, c0, D, tile, X, rows, B, out, cursor); \
-    return fwdTiledChunk<N, false>(W, Wp, bias, c0, D, tile, X, rows, B, out, cursor);
+#define BOPT_CASE(N)                                                  \
+  case N:                                                             \
+    if (relu) return fwdTiledChunk<N, true>(W, Wp, bias, c0, T, out); \
+    return fwdTiledChunk<N, false>(W, Wp, bias, c0, T, out);
     BOPT_CASE(2) BOPT_CASE(3) BOPT_CASE(4) BOPT_CASE(5) BOPT_CASE(6)
     BOPT_CASE(7) BOPT_CASE(8) BOPT_CASE(9) BOPT_CASE(10)
 #undef BOPT_CASE
