@@ -596,6 +596,21 @@ void Kernel::setThreads(int n) {
   team_.resize(std::min<int>(n, static_cast<int>(chunks_.size())));
 }
 
+// Tile-major counts (tiles lists of n counts, each followed by a free slot) turned in place into start
+// positions: each count becomes the sum of those before it, and the free slot the tile's end.
+static void countsToStarts(int32_t* counts, int tiles, int n) {
+  int32_t pos = 0;
+  for (int t = 0; t < tiles; t++) {
+    int32_t* c = counts + static_cast<size_t>(t) * (n + 1);
+    for (int k = 0; k < n; k++) {
+      const int32_t m = c[k];
+      c[k] = pos;
+      pos += m;
+    }
+    c[n] = pos;
+  }
+}
+
 void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
   const int64_t* st = X.start.data();
   const int32_t* ix = X.idx.data();
@@ -666,15 +681,7 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
     const int64_t s = st[rows[b]], e = st[rows[b] + 1];
     for (int64_t p = s; p < e; p++) tc[fill_[ix[p]]]++;
   }
-  int32_t pos = 0;
-  for (size_t q = 0; q < colStart_.size(); q += stride) {
-    for (int r = 0; r < nT; r++) {
-      const int32_t n = colStart_[q + r];
-      colStart_[q + r] = pos;
-      pos += n;
-    }
-    colStart_[q + nT] = pos;
-  }
+  countsToStarts(colStart_.data(), colTiles_, nT);
   colFill_.assign(colStart_.begin(), colStart_.end());
   colB_.resize(nnz);
   colV_.resize(nnz);
@@ -725,15 +732,7 @@ void Kernel::packRowTiles(const Csr& X, const int32_t* rows, int B) {
     for (int64_t p = s; p < e; p++) start[static_cast<size_t>(tileOf[ix[p]]) * stride + b]++;
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
-  int32_t pos = 0;
-  for (size_t q = 0; q < rowTileStart_.size(); q += stride) {
-    for (int b = 0; b < B; b++) {
-      const int32_t n = start[q + b];
-      start[q + b] = pos;
-      pos += n;
-    }
-    start[q + B] = pos;
-  }
+  countsToStarts(start, rowTiles_, B);
   rowTileIdx_.resize(nnz);
   rowTileVal_.resize(nnz);
   int32_t* idx = rowTileIdx_.data();
