@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PiscinaRunner } from '../src/pool/piscina-runner.js';
-import { Coordinator } from '../src/scheduler/coordinator.js';
+import { Coordinator, REGISTER_BATCH } from '../src/scheduler/coordinator.js';
 import { queryReadOnly } from '../src/storage/query.js';
 import { SweepStore } from '../src/storage/store.js';
 import { parseSweep, sweepTasks } from '../src/sweep/index.js';
@@ -88,12 +88,12 @@ function registerBench(dir: string, points: number): void {
     const tasks = sweepTasks(sweep)[Symbol.iterator]();
     const registration = store.beginRegistration(sweepId);
     for (let position = 0; ;) {
-      const { taken, ended } = registration.stage(tasks, position, 100_000);
+      const { taken, ended } = registration.stage(tasks, position, REGISTER_BATCH);
       position += taken;
       if (ended) break;
     }
     const t15 = performance.now();
-    while (!registration.storeNext(100_000).done);
+    while (!registration.storeNext(REGISTER_BATCH).done);
     registration.discard();
     const t2 = performance.now();
     const total = store.counts(sweepId).total;

@@ -195,3 +195,49 @@ test('a grid partly stored under the key-per-index schema is completed after the
     2,
   );
 });
+
+/** The schema version whose state indexes hold only running and failed tasks. */
+const STATE_INDEXES = 8;
+
+test('a database from before the partial state indexes keeps its running and failed tasks findable by state', () => {
+  const file = writeSweep(dir, 'old-schema', SWEEP);
+  const path = oldDatabase(STATE_INDEXES - 1, file, 'states');
+  // A coordinator that died holding one task (no lease left), and one task failed for good.
+  const db = new Database(path);
+  try {
+    const [running, failed] = db.prepare('SELECT key FROM tasks ORDER BY key LIMIT 2').pluck().all() as string[];
+    for (const key of [running, failed]) db.prepare('DELETE FROM results WHERE task_key = ?').run(key);
+    db.prepare("UPDATE tasks SET state = 'running', holder = 'gone' WHERE key = ?").run(running);
+    db.prepare("UPDATE tasks SET state = 'failed', attempts = 3, last_error = 'boom' WHERE key = ?").run(failed);
+  } finally {
+    db.close();
+  }
+  const store = SweepStore.open(path);
+  try {
+    assert.equal(valueOf(path, 'PRAGMA user_version'), latestSchemaVersion());
+    const indexes = (name: string): number =>
+      countOf(path, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '${name}'`);
+    assert.deepEqual(
+      ['tasks_state', 'tasks_running', 'tasks_failed'].map(indexes),
+      [0, 1, 1],
+      'tasks_state replaced by the two partial indexes',
+    );
+    // INDEXED BY fails unless the index can answer the query: each one holds its state's tasks only.
+    const inIndex = (index: string, state: string): number =>
+      countOf(path, `SELECT count(*) FROM tasks INDEXED BY ${index} WHERE state = '${state}'`);
+    assert.deepEqual([inIndex('tasks_running', 'running'), inIndex('tasks_failed', 'failed')], [1, 1]);
+    const sweepId = store.requireSweep('old-schema').id;
+    assert.equal(store.reclaimOrphans(sweepId), 1, 'the dead coordinator’s task is reclaimed');
+    assert.equal(store.resetFailed(sweepId), 1, 'the failed task is reset by --retry-failed');
+    assert.deepEqual([inIndex('tasks_running', 'running'), inIndex('tasks_failed', 'failed')], [0, 0]);
+    // Registered (pending) and done tasks are in neither index.
+    store.registerSweep(parseSweep(readFileSync(file, 'utf8').replace('lr: [0.1, 0.2]', 'lr: [0.3]'), file), 't');
+    assert.equal(countOf(path, "SELECT count(*) FROM tasks WHERE state = 'pending'"), 4);
+    assert.equal(
+      countOf(path, "SELECT count(*) FROM dbstat WHERE name IN ('tasks_running', 'tasks_failed') AND ncell > 0"),
+      0,
+    );
+  } finally {
+    store.close();
+  }
+});
