@@ -460,10 +460,10 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   }
   // rows per forward tile: the widest chunk's slice of W1 takes about a 32 KiB L1
   const int widest = (nvec + nch - 1) / nch;
-  rowTile_ = std::max(8, L1_TILE_BYTES / (widest * 32));
-  rowTiles_ = (D_ + rowTile_ - 1) / rowTile_;
+  const int rowTile = std::max(8, L1_TILE_BYTES / (widest * 32));
+  rowTiles_ = (D_ + rowTile - 1) / rowTile;
   rowTileOf_.resize(D_);
-  for (int i = 0; i < D_; i++) rowTileOf_[i] = i / rowTile_;
+  for (int i = 0; i < D_; i++) rowTileOf_[i] = i / rowTile;
   exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
   width_ = cpuHasWidth(16) ? 16 : cpuHasWidth(8) ? 8 : 0;
 }

@@ -182,7 +182,6 @@ class Kernel {
   int colTiles_ = 1;  // tiles of examples of the weight gradient (colStart_ holds their entries, tile-major)
   FBuf colPartial_;   // partial weight-gradient sums of the touched rows between tiles
   FBuf G1_, Gb1_, GW2T_, Gb2_;  // gradient mode only
-  int rowTile_ = 0;                  // W1 rows per forward tile
   int exTile_ = 0;                   // examples per weight-gradient tile
   int rowTiles_ = 1;                 // forward tiles of W1 rows
   std::vector<int32_t> rowTileOf_;   // per W1 row: its forward tile
