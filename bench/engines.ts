@@ -193,10 +193,15 @@ const TORCH_PRELUDE = [
   "print(json.dumps({'cores': cpu / (time.perf_counter() - t)}))",
 ].join('\n');
 
+/** Threads of the peer: one, as each task of a sweep gets one core. */
+const PEER_THREADS = 1;
+/** The variables that hold PyTorch's BLAS and OpenMP pools to a thread count. */
+const POOL_VARIABLES = ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'] as const;
+
 /** The environment that holds every BLAS and OpenMP pool of the peer to `threads` threads. */
 export function torchEnvironment(threads: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const n = String(threads);
-  return { ...base, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+  return { ...base, ...Object.fromEntries(POOL_VARIABLES.map((v) => [v, n])) };
 }
 
 export interface TorchPeerResult {
@@ -236,16 +241,17 @@ export function runTorchPeer(
     '--seconds',
     String(opts.seconds ?? 1),
     '--threads',
-    '1',
+    String(PEER_THREADS),
   ];
-  log(`  torch: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ${python} ${args.join(' ')}`);
+  const env = torchEnvironment(PEER_THREADS);
+  log(`  torch: ${POOL_VARIABLES.map((v) => `${v}=${env[v]}`).join(' ')} ${python} ${args.join(' ')}`);
   const best = new Map<number, TorchRow>();
   let cores = 0;
   for (let r = 0; r < (opts.repeats ?? 3); r++) {
     const run = spawnSync(python, ['-c', TORCH_PRELUDE, ...args], {
       encoding: 'utf8',
       timeout: 600_000,
-      env: torchEnvironment(1),
+      env,
     });
     if (run.status !== 0) return `torch_ref.py failed: ${(run.stderr || run.stdout).trim().split('\n').pop()}`;
     for (const line of run.stdout.split('\n')) {
