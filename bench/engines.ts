@@ -63,6 +63,13 @@ export interface EngineBenchRow {
   gflops?: number;
   /** gflops as a percentage of the measured single-core FMA peak (native train rows). */
   peakPercent?: number;
+  /**
+   * gflops as a percentage of the measured ceiling of the sparse loop shape (native train rows): the rate
+   * of FMAs that each load their operand from an indexed row in L1, as the kernels' inner loops do.
+   */
+  loopPercent?: number;
+  /** The sparse loop shape's measured ceiling, GFLOP/s (cpu row). */
+  loopGflops?: number;
   /** CPU model (cpu row); with the FMA peak in gflops and its vector unit in note. */
   cpu?: string;
   /** PyTorch's µs per example over this engine's, same bench and batch, same run (>1: faster than PyTorch). */
@@ -348,7 +355,14 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const addon = factories.some((f) => f.name === 'native') ? loadNativeAddon() : null;
   const peak = addon ? addon.fmaPeak(0.5) : undefined;
-  rows.push({ engine: 'cpu', bench: 'cpu', cpu, gflops: peak?.gflops, note: peak?.isa });
+  rows.push({
+    engine: 'cpu',
+    bench: 'cpu',
+    cpu,
+    gflops: peak?.gflops,
+    loopGflops: peak?.gatherGflops,
+    note: peak?.isa,
+  });
   // the widest vectors the native kernel's hot loops use here (its default)
   const width = addon?.vectorWidths?.[0];
   const loops =
@@ -356,6 +370,7 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   log(
     `  CPU: ${cpu}` +
       (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : '') +
+      (peak?.gatherGflops ? `, sparse loop shape ${peak.gatherGflops.toFixed(1)} GFLOP/s` : '') +
       loops,
   );
   const torch = new Map<string, Map<number, number>>();
@@ -372,6 +387,10 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
           row.gflops = flops / us / 1e3;
           row.peakPercent = (100 * row.gflops) / peak.gflops;
           rate = `  ${row.gflops.toFixed(1)} GFLOP/s, ${row.peakPercent.toFixed(0)} % of peak`;
+          if (peak.gatherGflops) {
+            row.loopPercent = (100 * row.gflops) / peak.gatherGflops;
+            rate += `, ${row.loopPercent.toFixed(0)} % of the sparse loop's ceiling`;
+          }
         }
         rows.push(row);
         log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example${rate}`);
@@ -445,19 +464,24 @@ export function formatEngineBench(rows: EngineBenchRow[]): string {
             ? r.usPerExample.toFixed(1)
             : r.usPerExample.toFixed(0);
       const vs = r.vsTorch !== undefined ? ` (${r.vsTorch.toFixed(1)}x)` : '';
-      const ofPeak = r.peakPercent !== undefined ? ` [${r.peakPercent.toFixed(0)} %]` : '';
+      const ofLoop = r.loopPercent !== undefined ? ` / ${r.loopPercent.toFixed(0)} %` : '';
+      const ofPeak = r.peakPercent !== undefined ? ` [${r.peakPercent.toFixed(0)} %${ofLoop}]` : '';
       return v + vs + ofPeak;
     });
     out.push(`| ${engine} | ${bench} | ${cells.join(' | ')} |`);
   }
   out.push('');
   out.push(
-    "µs per training example; (Nx) = PyTorch time / this engine's time, same run; [P %] = useful FLOPs of the " +
-      'sparse work per second as a share of the measured single-core FMA peak.',
+    "µs per training example; (Nx) = PyTorch time / this engine's time, same run; [P % / L %] = useful FLOPs " +
+      'of the sparse work per second as a share of the measured single-core FMA peak / of the measured ceiling ' +
+      "of the sparse loop shape (FMAs that load their operand from an indexed row in L1, as the kernels' inner " +
+      'loops do).',
   );
   for (const r of rows) {
     if (r.bench === 'cpu') {
-      const peak = r.gflops !== undefined ? `; FMA peak of one core ${r.gflops.toFixed(1)} GFLOP/s (${r.note})` : '';
+      const loop = r.loopGflops !== undefined ? `, sparse loop shape ${r.loopGflops.toFixed(1)} GFLOP/s` : '';
+      const peak =
+        r.gflops !== undefined ? `; FMA peak of one core ${r.gflops.toFixed(1)} GFLOP/s (${r.note})${loop}` : '';
       out.push(`- CPU: ${r.cpu}${peak}`);
       continue;
     }

@@ -27,7 +27,8 @@ Napi::Float32Array float32Arg(const Napi::Value& v, const char* what) {
   return v.As<Napi::Float32Array>();
 }
 
-// fmaPeak(seconds) -> { gflops, isa }: this core's measured single-precision FMA ceiling (bench only).
+// fmaPeak(seconds) -> { gflops, isa, gatherGflops }: this core's measured single-precision FMA ceiling, and that
+// of the sparse kernels' loop shape (bench only).
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "fmaPeak(seconds)");
@@ -37,6 +38,7 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("gflops", Napi::Number::New(env, p.gflops));
   out.Set("isa", Napi::String::New(env, p.isa));
+  out.Set("gatherGflops", Napi::Number::New(env, p.gatherGflops));
   return out;
 }
 

@@ -68,8 +68,12 @@ export interface NativeAddon {
   vectorWidths?: number[];
   /** Smallest batch that several threads split (smaller batches always train on one). */
   threadMinBatch: number;
-  /** This core's measured single-precision FMA throughput (a register-only loop of ~`seconds`). */
-  fmaPeak(seconds: number): { gflops: number; isa: string };
+  /**
+   * This core's measured single-precision FMA throughput (a register-only loop, half of ~`seconds`), and
+   * that of the sparse kernels' loop shape: each FMA's operand loaded from a row picked by a loaded index,
+   * in L1 (absent in addons built before it existed).
+   */
+  fmaPeak(seconds: number): { gflops: number; isa: string; gatherGflops?: number };
 }
 
 /** The addon interface this code is written against (native/addon.cc exports the same number). */
