@@ -3,10 +3,12 @@
  * (A, B, A, B, ...: a loaded machine slows both alike), and checked for identical parameters after the
  * same steps and identical test loss.
  *
- *   node dist/bench/native-ab.js OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5] [--cpu-time]
+ *   node dist/bench/native-ab.js OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5] [--cpu-time] [--width 8]
  *
  * --cpu-time times by this process's CPU time (user + system) instead of the wall clock, in windows of
  * 2 ms: on a machine shared with other work the time the process waits for a core is then left out.
+ * --width runs both builds' hot loops in vectors of that many floats (16, 8, or 0 for the portable loops)
+ * instead of the widest this CPU has: an AVX-512 machine then also measures the AVX2 loops.
  */
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
@@ -25,13 +27,19 @@ function flag(name: string): string | undefined {
 
 const files = process.argv.slice(2, 4);
 if (files.length !== 2 || files.some((f) => !f.endsWith('.node'))) {
-  console.error('usage: native-ab OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5]');
+  console.error('usage: native-ab OLD.node NEW.node [--batches 1,10,100,1000] [--rounds 5] [--cpu-time] [--width 8]');
   process.exit(2);
 }
 const addons = files.map((f) => createRequire(import.meta.url)(resolve(f)) as NativeAddon);
 const batches = (flag('batches') ?? '1,10,100,1000').split(',').map(Number);
 const rounds = Number(flag('rounds') ?? '5');
 const cpuTime = process.argv.includes('--cpu-time');
+const widthFlag = flag('width');
+const width = widthFlag === undefined ? undefined : Number(widthFlag);
+if (width !== undefined && ![0, 8, 16].includes(width)) {
+  console.error(`native-ab: --width must be 16, 8 or 0, not ${widthFlag}`);
+  process.exit(2);
+}
 /** Milliseconds: the wall clock, or with --cpu-time this process's CPU time. */
 const clock = cpuTime
   ? () => {
@@ -45,6 +53,7 @@ const prep = benchMlpTraining('reference');
 function kernelOf(addon: NativeAddon) {
   const k = createNativeKernel(addon, prep.shape, prep.train, { lr: LR, momentum: MOMENTUM, l2: 0 });
   k.setParameters(prep.initialParams);
+  if (width !== undefined) k.native.setVectorWidth!(width);
   return k;
 }
 
@@ -84,7 +93,8 @@ for (const B of batches) {
 console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`);
 console.log(
   `native MLP 784-800-10, n_train 1000, lr ${LR}, momentum ${MOMENTUM}; best of ${rounds} interleaved rounds` +
-    (cpuTime ? ' (CPU time)' : ''),
+    (cpuTime ? ' (CPU time)' : '') +
+    (width !== undefined ? `; loops in ${width === 0 ? 'portable code' : `${width}-float vectors`}` : ''),
 );
 console.log('| B | before µs/example | after µs/example | before/after |');
 console.log('|---:|---:|---:|---:|');

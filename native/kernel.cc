@@ -128,8 +128,8 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
   }
 }
 
-// ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B): the rows of W1 are cut into tiles of
-// rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps its
+// ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B; FWD_TILE_MIN_B_16 with 16-float loops): the
+// rows of W1 are cut into tiles of rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps its
 // partial sums in `out` between tiles. The nonzeros of the batch are packed tile by tile first (RowTiles),
 // so each tile's pass reads them in order instead of from wherever each example's row lies. Every example
 // still sums its nonzeros in the same order as fwdChunk (a float store/reload is exact), so results are
@@ -700,7 +700,7 @@ void Kernel::buildColumns(const Csr& X, const int32_t* rows, int B) {
 // Each chunk of the output is computed whole by one thread (which brings the same columns of the touched
 // rows up to date first): every number is made by the same operations whatever the number of threads.
 void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int nt, bool catchUp) {
-  const bool tiled = B >= FWD_TILE_MIN_B;
+  const bool tiled = B >= (width_ == 16 ? FWD_TILE_MIN_B_16 : FWD_TILE_MIN_B);
   if (tiled) packRowTiles(X, rows, B);
   const RowTiles T{rowTileStart_.data(), rowTileIdx_.data(), rowTileVal_.data(), rowTiles_, B};
   team_.forEach(nt, chunks_.size(), [&](int, size_t q) {

@@ -129,6 +129,7 @@ class Kernel {
  public:
   static constexpr int FLUSH = 1024;  // periodic full catch-up: bounds the lag, and the power table
   static constexpr int FWD_TILE_MIN_B = 32;     // batch-blocked forward from this batch size on
+  static constexpr int FWD_TILE_MIN_B_16 = 2;   // the same with 16-float loops (B = 10: 1.08x; 8-float: 1.00x)
   static constexpr int L1_TILE_BYTES = 32768;   // bytes of W1 per forward tile (an L1: 3-7 % faster than half)
   static constexpr int BWD_TILE_MIN_B = 64;     // batch-blocked weight gradient from this batch size on
   static constexpr int BWD_TILE_BYTES = 16384;  // bytes of E per weight-gradient tile of examples
