@@ -39,6 +39,12 @@ export interface LoadedSweep {
    * hand-made list of tasks, where `tasks` is the truth (see sweepTasks).
    */
   stream?(): Iterable<ExpandedTask>;
+  /**
+   * The tasks of stream(), in the same order, as batches expanded in a worker thread (for a large
+   * grid: the expansion runs on another core while the batches before are stored). Absent or
+   * undefined where the sweep cannot (a list of tasks, a grid whose list is built already).
+   */
+  batches?(options?: { batchSize?: number }): TaskBatches | undefined;
   /** Points of the product before deduplication, where known without expanding. */
   readonly size?: number;
   /** The engines the tasks use, where known without expanding (see sweepEngines). */
@@ -54,4 +60,36 @@ export interface LoadedSweep {
   search?: SearchSettings & { prior: boolean };
   /** Points of the product dropped because an earlier point had the same key. */
   readonly duplicates?: number;
+}
+
+/**
+ * Consecutive tasks of a grid in a compact form that crosses threads cheaply (a few strings and
+ * typed arrays instead of an object per task): task i has the key keys.slice(64 i, 64 i + 64), the
+ * canonical JSON params.slice(paramsEnd[i - 1] ?? 0, paramsEnd[i]), the engine engines[engineOf[i]]
+ * and the cost costs[i]. Duplicates of an earlier key are included, as in a stream.
+ */
+export interface TaskBatch {
+  count: number;
+  keys: string;
+  params: string;
+  paramsEnd: Uint32Array<ArrayBuffer>;
+  engines: EngineName[];
+  engineOf: Uint8Array<ArrayBuffer>;
+  costs: Float64Array<ArrayBuffer>;
+}
+
+/** Batches of a grid's tasks in grid order; close() stops the producer (always call it). */
+export interface TaskBatches {
+  /** The next batch, or null after the last one. */
+  next(): Promise<TaskBatch | null>;
+  close(): Promise<void>;
+}
+
+/** A sweep's text as parseSweep read it: enough for another thread to build the same spec. */
+export interface GridSource {
+  text: string;
+  /** Absolute path (its extension picks JSON or YAML). */
+  file: string;
+  /** The name shown in messages. */
+  shown: string;
 }
