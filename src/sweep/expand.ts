@@ -7,7 +7,7 @@
 import { configConflicts, trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { estimateCost } from './cost.js';
-import { taskIdentity } from './identity.js';
+import { CanonicalShape, canonicalJson, taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
@@ -102,11 +102,16 @@ function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: numb
   return `task ${index + 1}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
+/** Where points() leaves the canonical JSON of the point it yields, when it has it (else undefined). */
+interface PointJson {
+  text: string | undefined;
+}
+
 /**
  * Every point of the product in order, validated and defaulted (one-line error naming the first bad
  * point). One object at a time: nothing proportional to the grid is kept.
  */
-function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Generator<TrainConfig> {
+function* points(spec: SweepSpec, options: ExpandOptions, checked = false, json?: PointJson): Generator<TrainConfig> {
   const ctx = spec.context;
   const axes = spec.axes;
   const derived = spec.derived;
@@ -128,7 +133,11 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
   const index = new Array<number>(axes.length).fill(0);
   const total = spec.size;
   let fast: CheckedPoint | undefined;
+  let shape: CanonicalShape | undefined;
   const fields = checked ? undefined : new FieldChecks();
+  // Every key of a point but these has the same value in all points (fixed, the engine, defaults).
+  const varying = new Set<string>(derived.map((d) => d.param));
+  for (const a of axes) for (const p of a.params) varying.add(p);
 
   for (let t = 0; t < total; t++) {
     const raw: Record<string, unknown> = {};
@@ -157,17 +166,23 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
     if (raw.engine === undefined || raw.engine === AUTO_ENGINE) raw.engine = resolveEngine();
 
     if (fast && t % RECHECK_EVERY !== 0) {
-      if (!fields) yield fast.build(raw);
-      else {
-        const point = fields.allValid(raw) ? fast.build(raw) : undefined;
-        // An invalid point goes through the schema, which words its error.
-        yield point && configConflicts(point).length === 0 ? point : parsePoint(spec, raw, t);
-      }
+      let point = fields && !fields.allValid(raw) ? undefined : fast.build(raw);
+      // An invalid point goes through the schema, which words its error.
+      if (fields && !(point && configConflicts(point).length === 0)) point = parsePoint(spec, raw, t);
+      else if (json) json.text = shape!.encode(point!);
+      yield point!;
     } else {
       const parsed = parsePoint(spec, raw, t);
-      if (!fast) fast = new CheckedPoint(raw, parsed);
-      else if (!samePoint(fast.build(raw), parsed))
+      if (!fast) {
+        fast = new CheckedPoint(raw, parsed);
+        if (json) shape = new CanonicalShape(parsed, varying);
+      } else if (!samePoint(fast.build(raw), parsed))
         throw new Error(`internal error: the fast parse of ${describeTask(spec, raw, t)} differs from the schema's`);
+      if (json) {
+        json.text = canonicalJson(parsed);
+        if (shape!.encode(parsed) !== json.text)
+          throw new Error(`internal error: the fast JSON of ${describeTask(spec, raw, t)} differs from canonicalJson`);
+      }
       yield parsed;
     }
 
@@ -218,8 +233,10 @@ export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): Longe
  * the schema again (see CheckedPoint).
  */
 export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}, checked = false): Generator<ExpandedTask> {
-  for (const params of points(spec, options, checked)) {
-    const { key, paramsJson } = taskIdentity(params);
+  const json: PointJson = { text: undefined };
+  for (const params of points(spec, options, checked, json)) {
+    const { key, paramsJson } = taskIdentity(params, json.text);
+    json.text = undefined;
     yield { key, params, paramsJson, cost: estimateCost(params) };
   }
 }
