@@ -5,6 +5,7 @@
  * here, as the worker's start would cost more than it saves. Both give the same rows.
  */
 import type { GridRegistration } from '../storage/registration.js';
+import { batchTexts } from '../sweep/batches.js';
 import { sweepTasks } from '../sweep/grid.js';
 import type { LoadedSweep, TaskBatches } from '../sweep/types.js';
 
@@ -63,7 +64,7 @@ async function stageBatches(
     if (position === 0) {
       // The worker built its spec again from the sweep's text: its first task must be this thread's.
       const first = sweepTasks(sweep)[Symbol.iterator]().next();
-      if (first.done || batch.keys.slice(0, first.value.key.length) !== first.value.key)
+      if (first.done || batchTexts(batch, 0, 1).keys !== first.value.key)
         throw new Error(`internal error: the expansion worker's first task differs from the sweep's`);
     }
     registration.stageBatch(batch, position);

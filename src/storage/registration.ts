@@ -8,6 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
+import { batchTexts } from '../sweep/batches.js';
 import type { ExpandedTask, TaskBatch } from '../sweep/types.js';
 
 /** Key ranges (first hex digit of the key). */
@@ -23,6 +24,8 @@ const STAGE_CACHE_KIB = 32_768;
 const STAGE_ROWS = 64;
 const STAGE_COLUMNS = 6;
 
+/** Tasks of a batch whose texts are decoded at once (see batchTexts). */
+const DECODED_TASKS = 256;
 /** Characters of a task key (SHA-256 in lowercase hex). */
 const KEY_CHARS = 64;
 
@@ -129,24 +132,28 @@ export class GridRegistration {
    * end); discard() drops them with the rest.
    */
   stageBatch(batch: TaskBatch, firstPosition: number): void {
-    const { count, keys, params, paramsEnd, engines, engineOf, costs } = batch;
+    const { count, paramsChars, engines, engineOf, costs } = batch;
     const versions = engines.map((e) => ENGINE_VERSIONS[e]);
     this.db.transaction(() => {
-      let start = 0;
-      for (let i = 0; i < count; i++) {
-        const at = i * KEY_CHARS;
-        const end = paramsEnd[i]!;
-        const engine = engineOf[i]!;
-        this.add(
-          hexDigit(keys.charCodeAt(at)),
-          firstPosition + i,
-          keys.slice(at, at + KEY_CHARS),
-          params.slice(start, end),
-          engines[engine]!,
-          versions[engine]!,
-          costs[i]!,
-        );
-        start = end;
+      for (let from = 0; from < count; from += DECODED_TASKS) {
+        const to = Math.min(count, from + DECODED_TASKS);
+        const { keys, params, charsBefore } = batchTexts(batch, from, to);
+        let start = 0;
+        for (let i = from; i < to; i++) {
+          const at = (i - from) * KEY_CHARS;
+          const end = paramsChars[i]! - charsBefore;
+          const engine = engineOf[i]!;
+          this.add(
+            hexDigit(keys.charCodeAt(at)),
+            firstPosition + i,
+            keys.slice(at, at + KEY_CHARS),
+            params.slice(start, end),
+            engines[engine]!,
+            versions[engine]!,
+            costs[i]!,
+          );
+          start = end;
+        }
       }
     })();
     this.staged += count;

@@ -44,33 +44,22 @@ export interface ExpandWorkerData {
 
 /** What the worker posts: a batch, the end, or the error that ended it. */
 export type ExpandWorkerMessage =
-  { batch: PackedBatch } | { end: true } | { error: { name: string; message: string; stack?: string } };
-
-/**
- * A batch as the worker sends it: the keys (latin1) and the canonical JSONs (UTF-8) written into
- * buffers that are transferred, not copied. Writing each task's strings into the buffer at once lets
- * them die young: holding a batch of task objects and strings until the batch is complete made the
- * garbage collector copy them and cost more than the expansion itself.
- */
-export interface PackedBatch {
-  count: number;
-  keys: Uint8Array<ArrayBuffer>;
-  params: Uint8Array<ArrayBuffer>;
-  /** End of each task's JSON in the decoded string of `params` (UTF-16 code units). */
-  paramsEnd: Uint32Array<ArrayBuffer>;
-  engines: EngineName[];
-  engineOf: Uint8Array<ArrayBuffer>;
-  costs: Float64Array<ArrayBuffer>;
-}
+  { batch: TaskBatch } | { end: true } | { error: { name: string; message: string; stack?: string } };
 
 /** Bytes reserved per task's JSON at first (the buffer grows when a batch needs more). */
 const PARAMS_BYTES = 256;
 
-/** Up to `max` tasks of `tasks` as one batch; null when the iterator has none left. */
-export function packTasks(tasks: Iterator<ExpandedTask>, max: number): PackedBatch | null {
+/**
+ * Up to `max` tasks of `tasks` as one batch; null when the iterator has none left. Each task's
+ * strings are written into the batch's buffers at once, so that they die young: a batch of 10,000
+ * task objects and strings held until the batch is complete made the garbage collector copy them
+ * and cost more than the expansion itself.
+ */
+export function packTasks(tasks: Iterator<ExpandedTask>, max: number): TaskBatch | null {
   const keys = Buffer.allocUnsafeSlow(max * KEY_CHARS);
   let params = Buffer.allocUnsafeSlow(max * PARAMS_BYTES);
-  const paramsEnd = new Uint32Array(max);
+  const paramsBytes = new Uint32Array(max);
+  const paramsChars = new Uint32Array(max);
   const engineOf = new Uint8Array(max);
   const costs = new Float64Array(max);
   const engines: EngineName[] = [];
@@ -92,7 +81,8 @@ export function packTasks(tasks: Iterator<ExpandedTask>, max: number): PackedBat
     }
     bytes += params.write(json, bytes, 'utf8');
     chars += json.length;
-    paramsEnd[count] = chars;
+    paramsBytes[count] = bytes;
+    paramsChars[count] = chars;
     let engine = engines.indexOf(t.params.engine);
     if (engine < 0) engine = engines.push(t.params.engine) - 1;
     if (engine > 255) throw new Error('internal error: more than 256 engines in one batch');
@@ -100,31 +90,37 @@ export function packTasks(tasks: Iterator<ExpandedTask>, max: number): PackedBat
     costs[count] = t.cost;
   }
   if (count === 0) return null;
-  const view = (b: Buffer, length: number): Uint8Array<ArrayBuffer> =>
-    new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, length);
   return {
     count,
-    keys: view(keys, count * KEY_CHARS),
-    params: view(params, bytes),
-    paramsEnd,
+    keys: new Uint8Array(keys.buffer as ArrayBuffer, keys.byteOffset, count * KEY_CHARS),
+    params: new Uint8Array(params.buffer as ArrayBuffer, params.byteOffset, bytes),
+    paramsBytes: paramsBytes.subarray(0, count),
+    paramsChars: paramsChars.subarray(0, count),
     engines,
-    engineOf,
-    costs,
+    engineOf: engineOf.subarray(0, count),
+    costs: costs.subarray(0, count),
   };
 }
 
-/** The batch as its consumer reads it: the buffers decoded into one string each. */
-function unpack(b: PackedBatch): TaskBatch {
-  const text = (u: Uint8Array, encoding: 'latin1' | 'utf8'): string =>
-    Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString(encoding);
+/**
+ * The texts of tasks from..to-1 of a batch: their keys (64 characters each) and their JSONs, one
+ * after another; task i's JSON is params.slice(paramsChars[i - 1] - charsBefore, paramsChars[i] -
+ * charsBefore). Decoded a run of tasks at a time, not the whole batch: strings of a few hundred tasks
+ * are young garbage, cheap to collect, where a batch's would be large objects that stay until a full
+ * collection (and raised the peak memory).
+ */
+export function batchTexts(
+  batch: TaskBatch,
+  from: number,
+  to: number,
+): { keys: string; params: string; charsBefore: number } {
+  const text = (u: Uint8Array, start: number, end: number, encoding: 'latin1' | 'utf8'): string =>
+    Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString(encoding, start, end);
+  const bytesBefore = from === 0 ? 0 : batch.paramsBytes[from - 1]!;
   return {
-    count: b.count,
-    keys: text(b.keys, 'latin1'),
-    params: text(b.params, 'utf8'),
-    paramsEnd: b.paramsEnd,
-    engines: b.engines,
-    engineOf: b.engineOf,
-    costs: b.costs,
+    keys: text(batch.keys, from * KEY_CHARS, to * KEY_CHARS, 'latin1'),
+    params: text(batch.params, bytesBefore, batch.paramsBytes[to - 1]!, 'utf8'),
+    charsBefore: from === 0 ? 0 : batch.paramsChars[from - 1]!,
   };
 }
 
@@ -201,7 +197,7 @@ class WorkerBatches implements TaskBatches {
       // Taken: the worker may build the next one while the caller stores this one.
       Atomics.add(this.control, TAKEN, 1);
       Atomics.notify(this.control, TAKEN);
-      resolve(unpack(m.batch));
+      resolve(m.batch);
     } else if ('end' in m) resolve(null);
     else reject(rebuildError(m.error));
   }

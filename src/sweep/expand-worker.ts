@@ -17,7 +17,8 @@ function post(message: ExpandWorkerMessage): void {
     parentPort!.postMessage(message, [
       b.keys.buffer,
       b.params.buffer,
-      b.paramsEnd.buffer,
+      b.paramsBytes.buffer,
+      b.paramsChars.buffer,
       b.engineOf.buffer,
       b.costs.buffer,
     ]);

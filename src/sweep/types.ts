@@ -63,16 +63,20 @@ export interface LoadedSweep {
 }
 
 /**
- * Consecutive tasks of a grid in a compact form that crosses threads cheaply (a few strings and
- * typed arrays instead of an object per task): task i has the key keys.slice(64 i, 64 i + 64), the
- * canonical JSON params.slice(paramsEnd[i - 1] ?? 0, paramsEnd[i]), the engine engines[engineOf[i]]
- * and the cost costs[i]. Duplicates of an earlier key are included, as in a stream.
+ * Consecutive tasks of a grid in a compact form that crosses threads without a copy (buffers and
+ * typed arrays, transferred; no object per task): task i's key is bytes 64 i to 64 i + 64 of `keys`
+ * (hex), its canonical JSON the UTF-8 bytes of `params` from paramsBytes[i - 1] (0 for the first) to
+ * paramsBytes[i], its engine engines[engineOf[i]] and its cost costs[i]; batchTexts (./batches.ts)
+ * decodes the texts of a run of tasks. Duplicates of an earlier key are included, as in a stream.
  */
 export interface TaskBatch {
   count: number;
-  keys: string;
-  params: string;
-  paramsEnd: Uint32Array<ArrayBuffer>;
+  keys: Uint8Array<ArrayBuffer>;
+  params: Uint8Array<ArrayBuffer>;
+  /** End of each task's JSON in `params`, in bytes. */
+  paramsBytes: Uint32Array<ArrayBuffer>;
+  /** End of each task's JSON in the decoded text of `params`, in characters (UTF-16 code units). */
+  paramsChars: Uint32Array<ArrayBuffer>;
   engines: EngineName[];
   engineOf: Uint8Array<ArrayBuffer>;
   costs: Float64Array<ArrayBuffer>;
