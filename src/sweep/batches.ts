@@ -12,8 +12,8 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import type { EngineName } from '../engines/config.js';
-import type { ExpandOptions } from './expand.js';
-import type { ExpandedTask, GridSource, TaskBatch, TaskBatches } from './types.js';
+import type { ExpandOptions, TaskRow } from './expand.js';
+import type { GridSource, TaskBatch, TaskBatches } from './types.js';
 
 /** Tasks per batch: large enough that messages cost nothing, small enough that the first is soon ready. */
 export const TASK_BATCH = 10_000;
@@ -55,7 +55,7 @@ const PARAMS_BYTES = 256;
  * task objects and strings held until the batch is complete made the garbage collector copy them
  * and cost more than the expansion itself.
  */
-export function packTasks(tasks: Iterator<ExpandedTask>, max: number): TaskBatch | null {
+export function packTasks(tasks: Iterator<TaskRow>, max: number): TaskBatch | null {
   const keys = Buffer.allocUnsafeSlow(max * KEY_CHARS);
   let params = Buffer.allocUnsafeSlow(max * PARAMS_BYTES);
   const paramsBytes = new Uint32Array(max);
@@ -72,7 +72,7 @@ export function packTasks(tasks: Iterator<ExpandedTask>, max: number): TaskBatch
     const t = next.value;
     if (t.key.length !== KEY_CHARS || keys.write(t.key, count * KEY_CHARS, 'latin1') !== KEY_CHARS)
       throw new Error(`internal error: a task key of ${t.key.length} characters`);
-    const json = t.paramsJson ?? JSON.stringify(t.params);
+    const json = t.paramsJson;
     const most = 3 * json.length; // UTF-8 bytes of a string, at most
     if (bytes + most > params.length) {
       const larger = Buffer.allocUnsafeSlow(Math.max(2 * params.length, bytes + most));
@@ -83,8 +83,8 @@ export function packTasks(tasks: Iterator<ExpandedTask>, max: number): TaskBatch
     chars += json.length;
     paramsBytes[count] = bytes;
     paramsChars[count] = chars;
-    let engine = engines.indexOf(t.params.engine);
-    if (engine < 0) engine = engines.push(t.params.engine) - 1;
+    let engine = engines.indexOf(t.engine);
+    if (engine < 0) engine = engines.push(t.engine) - 1;
     if (engine > 255) throw new Error('internal error: more than 256 engines in one batch');
     engineOf[count] = engine;
     costs[count] = t.cost;
@@ -132,7 +132,8 @@ function rebuildError(e: { name: string; message: string; stack?: string }): Err
 }
 
 /**
- * The tasks of streamTasks(specOfSource(source), options, checked), in batches expanded by a worker
+ * The tasks of streamTaskRows(specOfSource(source), options, checked) (those of streamTasks), in
+ * batches expanded by a worker
  * thread. The worker starts now; close() ends it (call it in a finally: a worker left waiting would
  * not keep the process alive, but it holds its memory).
  */

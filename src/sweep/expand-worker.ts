@@ -1,11 +1,11 @@
 /**
  * The worker thread of expandInWorker (./batches.ts): builds the spec again from its text, streams
- * its tasks with streamTasks and posts them in batches, waiting while IN_FLIGHT batches are posted
+ * its tasks with streamTaskRows and posts them in batches, waiting while IN_FLIGHT batches are posted
  * and not taken. Ends with { end } or with the first error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { packTasks, type ExpandWorkerData, type ExpandWorkerMessage } from './batches.js';
-import { streamTasks } from './expand.js';
+import { streamTaskRows } from './expand.js';
 import { specOfSource } from './load.js';
 
 const TAKEN = 0;
@@ -27,7 +27,7 @@ function post(message: ExpandWorkerMessage): void {
 
 function run(data: ExpandWorkerData): void {
   const control = new Int32Array(data.control);
-  const tasks = streamTasks(specOfSource(data.source), data.options, data.checked);
+  const tasks = streamTaskRows(specOfSource(data.source), data.options, data.checked);
   for (let posted = 0; ; posted++) {
     for (;;) {
       if (Atomics.load(control, CANCEL) !== 0) return;

@@ -5,7 +5,7 @@
  * refused. The same configuration therefore has the same key in every sweep and on every machine.
  */
 import crypto from 'node:crypto';
-import type { TrainConfig } from '../engines/config.js';
+import type { EngineName, TrainConfig } from '../engines/config.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 
 /**
@@ -119,8 +119,15 @@ export function taskIdentity(params: TrainConfig, paramsJson?: string): { key: s
   const engineVersion = ENGINE_VERSIONS[params.engine];
   if (engineVersion === undefined) throw new TypeError(`taskKey: unknown engine ${JSON.stringify(params.engine)}`);
   paramsJson ??= canonicalJson(params);
+  return { key: keyOfJson(params.engine, paramsJson), paramsJson };
+}
+
+/** The key of a task of `engine` whose parameters' canonical JSON is `paramsJson` (see taskIdentity). */
+export function keyOfJson(engine: EngineName, paramsJson: string): string {
+  const engineVersion = ENGINE_VERSIONS[engine];
+  if (engineVersion === undefined) throw new TypeError(`taskKey: unknown engine ${JSON.stringify(engine)}`);
   // = canonicalJson({ params, engine_version }) ("engine_version" sorts before "params")
-  return { key: sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${paramsJson}}`), paramsJson };
+  return sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${paramsJson}}`);
 }
 
 /**

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TrainConfig } from '../../src/engines/config.js';
 import { batchTexts, packTasks } from '../../src/sweep/batches.js';
-import type { ExpandedTask } from '../../src/sweep/types.js';
+import type { TaskRow } from '../../src/sweep/expand.js';
 
 test('a packed batch gives back every key, JSON (any characters), engine and cost, in runs of any length', () => {
   const jsons = [
@@ -13,10 +12,10 @@ test('a packed batch gives back every key, JSON (any characters), engine and cos
     '{"x":"\\"q\\""}',
     '{"long":"' + 'y'.repeat(600) + '"}',
   ];
-  const tasks: ExpandedTask[] = jsons.map((json, i) => ({
+  const tasks: TaskRow[] = jsons.map((json, i) => ({
     key: i.toString(16).repeat(64),
-    params: { engine: i % 2 ? 'native' : 'reference' } as TrainConfig,
     paramsJson: json,
+    engine: i % 2 ? 'native' : 'reference',
     cost: i + 0.5,
   }));
   // A batch of exactly these tasks reserves 256 bytes a task, less than the long JSON needs at most.
@@ -34,7 +33,7 @@ test('a packed batch gives back every key, JSON (any characters), engine and cos
   }
   assert.deepEqual(
     [...batch.engineOf].map((e) => batch.engines[e]),
-    tasks.map((t) => t.params.engine),
+    tasks.map((t) => t.engine),
   );
   assert.deepEqual([...batch.costs], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
   const short = packTasks(tasks[Symbol.iterator](), 100)!;
