@@ -23,7 +23,16 @@ export interface StageOptions {
   workerMin?: number;
   /** Tasks per batch of the worker (default TASK_BATCH of ../sweep/batches.ts). */
   workerBatch?: number;
+  /** Points staged here while the worker starts (default WORKER_HEAD; at most a quarter of the grid). */
+  workerHead?: number;
 }
+
+/**
+ * Points of a grid expanded in a worker that this thread expands and stages first, while the worker
+ * starts (it loads its modules and builds the spec again in about 0.15-0.2 s, about the time this
+ * thread takes for these); at most a quarter of the grid.
+ */
+export const WORKER_HEAD = 40_000;
 
 /** Stage every task of `sweep` in grid order. Returns false when stopped before the last. */
 export async function stageSweep(
@@ -31,16 +40,19 @@ export async function stageSweep(
   sweep: LoadedSweep,
   options: StageOptions,
 ): Promise<boolean> {
-  const workerMin = options.workerMin ?? EXPAND_WORKER_MIN;
-  const batches =
-    sweep.size !== undefined && sweep.size >= workerMin
-      ? sweep.batches?.(options.workerBatch !== undefined ? { batchSize: options.workerBatch } : {})
-      : undefined;
-  if (batches) {
-    try {
-      return await stageBatches(registration, sweep, batches, options);
-    } finally {
-      await batches.close();
+  const size = sweep.size;
+  if (size !== undefined && size >= (options.workerMin ?? EXPAND_WORKER_MIN) && sweep.batches) {
+    const head = Math.min(options.workerHead ?? WORKER_HEAD, Math.floor(size / 4));
+    const batches = sweep.batches({
+      from: head,
+      ...(options.workerBatch !== undefined ? { batchSize: options.workerBatch } : {}),
+    });
+    if (batches) {
+      try {
+        return await stageWithWorker(registration, sweep, size, head, batches, options);
+      } finally {
+        await batches.close();
+      }
     }
   }
   const tasks = sweepTasks(sweep)[Symbol.iterator]();
@@ -52,21 +64,26 @@ export async function stageSweep(
   }
 }
 
-async function stageBatches(
+/** The first `head` points staged here, then the worker's batches (which start at point `head`). */
+async function stageWithWorker(
   registration: GridRegistration,
   sweep: LoadedSweep,
+  size: number,
+  head: number,
   batches: TaskBatches,
   options: StageOptions,
 ): Promise<boolean> {
-  let position = 0;
-  let sinceBetween = 0;
+  const tasks = sweepTasks(sweep)[Symbol.iterator]();
+  if (registration.stage(tasks, 0, head).taken !== head)
+    throw new Error(`internal error: the grid has fewer than ${head} points`);
+  // The worker built its spec again from the sweep's text: its first task must be this thread's next.
+  const next = tasks.next();
+  let position = head;
+  let sinceBetween = head;
+  if (options.stopped?.()) return false;
   for (let batch = await batches.next(); batch; batch = await batches.next()) {
-    if (position === 0) {
-      // The worker built its spec again from the sweep's text: its first task must be this thread's.
-      const first = sweepTasks(sweep)[Symbol.iterator]().next();
-      if (first.done || batchTexts(batch, 0, 1).keys !== first.value.key)
-        throw new Error(`internal error: the expansion worker's first task differs from the sweep's`);
-    }
+    if (position === head && (next.done || batchTexts(batch, 0, 1).keys !== next.value.key))
+      throw new Error(`internal error: the expansion worker's first task differs from the sweep's`);
     registration.stageBatch(batch, position);
     position += batch.count;
     sinceBetween += batch.count;
@@ -75,7 +92,7 @@ async function stageBatches(
       if (!(await options.between())) return false;
     } else if (options.stopped?.()) return false;
   }
-  if (sweep.size !== undefined && position !== sweep.size)
-    throw new Error(`internal error: the expansion worker gave ${position} of ${sweep.size} tasks`);
+  if (position !== size)
+    throw new Error(`internal error: the expansion worker gave ${position - head} of ${size - head} tasks`);
   return true;
 }

@@ -28,6 +28,8 @@ const CANCEL = 1;
 export interface WorkerBatchOptions {
   /** Tasks per batch (default TASK_BATCH). */
   batchSize?: number;
+  /** The first point the worker expands (default 0): the caller has the ones before. */
+  from?: number;
 }
 
 /** What the worker is started with (workerData). */
@@ -37,6 +39,7 @@ export interface ExpandWorkerData {
   /** checkPoints has passed this spec with these options (see streamTasks). */
   checked: boolean;
   batchSize: number;
+  from: number;
   inFlight: number;
   /** Int32Array [batches taken by the consumer, cancelled]. */
   control: SharedArrayBuffer;
@@ -132,7 +135,7 @@ function rebuildError(e: { name: string; message: string; stack?: string }): Err
 }
 
 /**
- * The tasks of streamTaskRows(specOfSource(source), options, checked) (those of streamTasks), in
+ * The tasks of streamTaskRows(specOfSource(source), options, checked, from) (those of streamTasks), in
  * batches expanded by a worker
  * thread. The worker starts now; close() ends it (call it in a finally: a worker left waiting would
  * not keep the process alive, but it holds its memory).
@@ -142,7 +145,7 @@ export function expandInWorker(
   options: ExpandOptions,
   settings: WorkerBatchOptions & { checked: boolean },
 ): TaskBatches {
-  return new WorkerBatches(source, options, settings.checked, settings.batchSize ?? TASK_BATCH);
+  return new WorkerBatches(source, options, settings.checked, settings.batchSize ?? TASK_BATCH, settings.from ?? 0);
 }
 
 class WorkerBatches implements TaskBatches {
@@ -155,12 +158,13 @@ class WorkerBatches implements TaskBatches {
   private last: ExpandWorkerMessage | undefined;
   private closed = false;
 
-  constructor(source: GridSource, options: ExpandOptions, checked: boolean, batchSize: number) {
+  constructor(source: GridSource, options: ExpandOptions, checked: boolean, batchSize: number, from: number) {
     const workerData: ExpandWorkerData = {
       source,
       options,
       checked,
       batchSize,
+      from,
       inFlight: IN_FLIGHT,
       control: this.control.buffer as SharedArrayBuffer,
     };

@@ -27,7 +27,7 @@ function post(message: ExpandWorkerMessage): void {
 
 function run(data: ExpandWorkerData): void {
   const control = new Int32Array(data.control);
-  const tasks = streamTaskRows(specOfSource(data.source), data.options, data.checked);
+  const tasks = streamTaskRows(specOfSource(data.source), data.options, data.checked, data.from);
   for (let posted = 0; ; posted++) {
     for (;;) {
       if (Atomics.load(control, CANCEL) !== 0) return;

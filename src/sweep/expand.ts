@@ -127,7 +127,13 @@ function pointVarying(spec: SweepSpec): Set<string> {
  * Every point of the product in order, validated and defaulted (one-line error naming the first bad
  * point), as `sink` makes it. One object at a time: nothing proportional to the grid is kept.
  */
-function* points<T>(spec: SweepSpec, options: ExpandOptions, checked: boolean, sink: PointSink<T>): Generator<T> {
+function* points<T>(
+  spec: SweepSpec,
+  options: ExpandOptions,
+  checked: boolean,
+  sink: PointSink<T>,
+  from = 0,
+): Generator<T> {
   const ctx = spec.context;
   const axes = spec.axes;
   const derived = spec.derived;
@@ -146,14 +152,20 @@ function* points<T>(spec: SweepSpec, options: ExpandOptions, checked: boolean, s
     }
   }
 
+  // The axes' indices of point `from` (the last axis fastest). Nothing else depends on the points
+  // before it: a stream from `from` is the tail of the whole stream.
   const index = new Array<number>(axes.length).fill(0);
+  for (let a = axes.length - 1, rest = from; a >= 0; a--) {
+    index[a] = rest % axes[a].values.length;
+    rest = Math.floor(rest / axes[a].values.length);
+  }
   const total = spec.size;
   let fast: CheckedPoint | undefined;
   let shape: CanonicalShape | undefined;
   const fields = checked ? undefined : new FieldChecks();
   const unbuilt = checked && sink.json ? sink.fast : undefined;
 
-  for (let t = 0; t < total; t++) {
+  for (let t = from; t < total; t++) {
     const raw: Record<string, unknown> = {};
     for (let b = 0; b < baseKeys.length; b++) raw[baseKeys[b]] = baseValues[b];
     for (let a = 0; a < axes.length; a++) {
@@ -274,28 +286,39 @@ export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}, check
 }
 
 /**
- * streamTasks as rows: the same keys, JSONs, engines and costs, but the points of a checked grid
+ * streamTasks as rows, from point `from` on: the same keys, JSONs, engines and costs, but the points of a checked grid
  * are not built into objects where their cost is known without one (no parameter it depends on
  * varies: see COST_PARAMS).
  */
-export function* streamTaskRows(spec: SweepSpec, options: ExpandOptions = {}, checked = false): Generator<TaskRow> {
+export function* streamTaskRows(
+  spec: SweepSpec,
+  options: ExpandOptions = {},
+  checked = false,
+  from = 0,
+): Generator<TaskRow> {
   const varying = pointVarying(spec);
   const costVaries = COST_PARAMS.some((p) => varying.has(p));
   let cost: number | undefined;
-  yield* points<TaskRow>(spec, options, checked, {
-    json: true,
-    full: (params, json) => {
-      const { key, paramsJson } = taskIdentity(params, json);
-      const c = estimateCost(params);
-      if (!costVaries) cost ??= c;
-      return { key, paramsJson, engine: params.engine, cost: c };
+  yield* points<TaskRow>(
+    spec,
+    options,
+    checked,
+    {
+      json: true,
+      full: (params, json) => {
+        const { key, paramsJson } = taskIdentity(params, json);
+        const c = estimateCost(params);
+        if (!costVaries) cost ??= c;
+        return { key, paramsJson, engine: params.engine, cost: c };
+      },
+      fast: (raw, json) => {
+        if (cost === undefined) return undefined;
+        const engine = raw.engine as EngineName;
+        return { key: keyOfJson(engine, json), paramsJson: json, engine, cost };
+      },
     },
-    fast: (raw, json) => {
-      if (cost === undefined) return undefined;
-      const engine = raw.engine as EngineName;
-      return { key: keyOfJson(engine, json), paramsJson: json, engine, cost };
-    },
-  });
+    from,
+  );
 }
 
 /** Expand a validated sweep into its deduplicated tasks, in deterministic order. */

@@ -44,7 +44,7 @@ export interface LoadedSweep {
    * grid: the expansion runs on another core while the batches before are stored). Absent or
    * undefined where the sweep cannot (a list of tasks, a grid whose list is built already).
    */
-  batches?(options?: { batchSize?: number }): TaskBatches | undefined;
+  batches?(options?: { batchSize?: number; from?: number }): TaskBatches | undefined;
   /** Points of the product before deduplication, where known without expanding. */
   readonly size?: number;
   /** The engines the tasks use, where known without expanding (see sweepEngines). */

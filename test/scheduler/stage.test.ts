@@ -55,14 +55,19 @@ test('a grid expanded by the worker thread is stored exactly as one expanded in-
   const [tasks, members] = inThread.rows as [unknown[], unknown[]];
   assert.equal(members.length, 2_250, 'the first occurrence of each key');
   assert.equal(tasks.length, 2_250);
-  // Batches of 97 (not a multiple of the rows per staging statement) and of 5,000 (the whole grid).
-  for (const workerBatch of [97, 5_000]) {
-    const inWorker = await register({ workerMin: 0, workerBatch });
+  // Batches of 97 (not a multiple of the rows per staging statement) and of the whole grid; the
+  // worker starting at point 333, 0 and a quarter of the grid (the default head, at most).
+  for (const [workerBatch, workerHead] of [
+    [97, 333],
+    [5_000, 0],
+    [1_000, undefined],
+  ] as const) {
+    const inWorker = await register({ workerMin: 0, workerBatch, ...(workerHead !== undefined ? { workerHead } : {}) });
     assert.equal(inWorker.staged, true);
     assert.deepEqual(
       inWorker.rows,
       inThread.rows,
-      `batches of ${workerBatch}: the same keys, params, positions, members`,
+      `batches of ${workerBatch} from ${workerHead ?? 'the default head'}: the same keys, params, positions, members`,
     );
   }
 });

@@ -321,6 +321,12 @@ repeats: 3
       [...streamTaskRows(spec, {}, checked)].map((t) => [t.key, t.paramsJson, t.engine, t.cost]),
       expected,
     );
+  for (const from of [1, 3, 7, 53, 54])
+    assert.deepEqual(
+      [...streamTaskRows(spec, {}, true, from)].map((t) => [t.key, t.paramsJson, t.engine, t.cost]),
+      expected.slice(from),
+      `from point ${from}: the tail of the stream`,
+    );
   // No axis of a parameter the cost depends on: the points after the first are not built into objects.
   const oneCostText = text
     .replace('batch_size: 10}', 'batch_size: 10, steps: 10}')
