@@ -168,7 +168,15 @@ class WorkerBatches implements TaskBatches {
       inFlight: IN_FLIGHT,
       control: this.control.buffer as SharedArrayBuffer,
     };
-    this.worker = new Worker(new URL('./expand-worker.js', import.meta.url), { workerData });
+    // The worker module beside this file: compiled (.js), or under tsx (.ts; a worker does not inherit
+    // tsx's loader, so it registers it before importing the module).
+    const self = import.meta.url;
+    this.worker = self.endsWith('.ts')
+      ? new Worker(
+          `import('tsx/esm/api').then((tsx) => (tsx.register(), import(${JSON.stringify(new URL('./expand-worker.ts', self).href)})))`,
+          { eval: true, workerData },
+        )
+      : new Worker(new URL('./expand-worker.js', self), { workerData });
     // Held only while next() waits on it: a worker nobody waits for never keeps the process alive.
     this.worker.unref();
     this.worker.on('message', (m: ExpandWorkerMessage) => this.receive(m));
