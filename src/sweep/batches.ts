@@ -2,12 +2,12 @@
  * A grid's expansion in a worker thread. Each task costs its point, canonical JSON and SHA-256 key
  * (a few microseconds); storing it costs about as much again on the thread that owns the database
  * connection. A worker expands the grid in batches while that thread stages the batch before, so
- * the two run on two cores. The batches are compact (TaskBatch: a few strings and typed arrays, not
- * an object per task) and at most IN_FLIGHT of them wait for the consumer, so memory stays bounded
- * whatever the grid's size. The worker builds the spec again from its text (a spec holds compiled
- * expressions, which cannot be sent) and streams it with the same code as streamTasks: the same
- * tasks in the same order. An error of a point (or any other) ends the worker and is thrown by
- * next() after the batches before it, with the same class and message.
+ * the two run on two cores. The batches are compact (TaskBatch: buffers and typed arrays that are
+ * transferred, not an object per task) and at most IN_FLIGHT of them wait for the consumer, so memory
+ * stays bounded whatever the grid's size. The worker builds the spec again from its text (a spec
+ * holds compiled expressions, which cannot be sent) and streams it with streamTaskRows, the same
+ * tasks in the same order as streamTasks. An error of a point (or any other) ends the worker and is
+ * thrown by next() after the batches before it, with the same class and message.
  */
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
@@ -135,10 +135,10 @@ function rebuildError(e: { name: string; message: string; stack?: string }): Err
 }
 
 /**
- * The tasks of streamTaskRows(specOfSource(source), options, checked, from) (those of streamTasks), in
- * batches expanded by a worker
- * thread. The worker starts now; close() ends it (call it in a finally: a worker left waiting would
- * not keep the process alive, but it holds its memory).
+ * The tasks of streamTaskRows(specOfSource(source), options, checked, from) (those of streamTasks
+ * from point `from`), in batches expanded by a worker thread. The worker starts now; close() ends it
+ * (call it in a finally: a worker left waiting would not keep the process alive, but it holds its
+ * memory).
  */
 export function expandInWorker(
   source: GridSource,
