@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PiscinaRunner } from '../src/pool/piscina-runner.js';
 import { Coordinator, REGISTER_BATCH } from '../src/scheduler/coordinator.js';
+import { stageSweep } from '../src/scheduler/stage.js';
 import { queryReadOnly } from '../src/storage/query.js';
 import { SweepStore } from '../src/storage/store.js';
-import { parseSweep, sweepTasks } from '../src/sweep/index.js';
+import { parseSweep } from '../src/sweep/index.js';
 import { CLI } from '../test/helpers/cli.js';
 import { tempDir } from '../test/helpers/fixtures.js';
 
@@ -75,7 +76,7 @@ const cpuSeconds = (): string => {
   return ((u.user + u.system) / 1e6).toFixed(1);
 };
 
-function registerBench(dir: string, points: number): void {
+async function registerBench(dir: string, points: number): Promise<void> {
   const file = join(dir, 'register.yaml');
   writeFileSync(file, gridYaml('register', points));
   const t0 = performance.now();
@@ -85,13 +86,8 @@ function registerBench(dir: string, points: number): void {
   try {
     // The calls `bopt run` makes: spec and lease in one transaction, then the tasks in batches.
     const { sweepId } = store.registerAndLease(sweep, 'bench', 'bench', 60_000);
-    const tasks = sweepTasks(sweep)[Symbol.iterator]();
     const registration = store.beginRegistration(sweepId);
-    for (let position = 0; ;) {
-      const { taken, ended } = registration.stage(tasks, position, REGISTER_BATCH);
-      position += taken;
-      if (ended) break;
-    }
+    await stageSweep(registration, sweep, { batch: REGISTER_BATCH, between: () => Promise.resolve(true) });
     const t15 = performance.now();
     while (!registration.storeNext(REGISTER_BATCH).done);
     registration.discard();
@@ -234,7 +230,7 @@ console.log(
     .join(' ')}`,
 );
 try {
-  if (wanted.includes('register')) registerBench(temp.dir, opts.points ?? 1_000_000);
+  if (wanted.includes('register')) await registerBench(temp.dir, opts.points ?? 1_000_000);
   if (wanted.includes('run')) await runBench(temp.dir, opts.points ?? 10_000_000, opts.seconds);
   if (wanted.includes('tasks')) await tasksBench(temp.dir, opts.tasks);
 } finally {

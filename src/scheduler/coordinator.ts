@@ -12,12 +12,13 @@ import { LockedError, OptionError, StoreUnwritableError, oneLine } from '../erro
 import { canUseThreads } from '../engines/threads.js';
 import type { JobOutcome, JobProgress, TaskRunner } from '../pool/protocol.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
-import { sweepEngines, sweepTasks } from '../sweep/grid.js';
+import { sweepEngines } from '../sweep/grid.js';
 import { canonicalJson, sha256Hex } from '../sweep/identity.js';
 import type { ExpandedTask, LoadedSweep } from '../sweep/types.js';
 import { describeProblem, isTransientWriteError } from '../storage/problems.js';
 import type { DispatchCursor, StateCounts, SweepStore, TaskRecord } from '../storage/store.js';
 import type { SearchProgress, SweepEvent } from './events.js';
+import { stageSweep } from './stage.js';
 
 export interface CoordinatorOptions {
   store: SweepStore;
@@ -43,6 +44,8 @@ export interface CoordinatorOptions {
   pendingWindow?: number;
   /** Tasks registered per write transaction (default REGISTER_BATCH): a larger grid is stored in several. */
   registerBatch?: number;
+  /** Grids of at least this many points are expanded in a worker thread while stored (default EXPAND_WORKER_MIN). */
+  expandWorkerMin?: number;
   /** When the sweep is one round of an adaptive search: where the search stands (for the UI). */
   search?: SearchProgress;
   /**
@@ -273,7 +276,6 @@ export class Coordinator {
     if (fingerprint !== null && store.registeredGrid(sweepId) === fingerprint) return; // stored already
     // Cleared first: a registration cut short must not leave the marker of an earlier grid.
     if (store.registeredGrid(sweepId) !== null) store.markRegistered(sweepId, null);
-    const tasks = sweepTasks(sweep)[Symbol.iterator]();
     const registration = store.beginRegistration(sweepId);
     const between = async (): Promise<boolean> => {
       if (!store.renewLease(sweepId, this.holder, ttlMs))
@@ -282,12 +284,14 @@ export class Coordinator {
       return !this.interrupted;
     };
     try {
-      for (let position = 0; ;) {
-        const { taken, ended } = registration.stage(tasks, position, batch);
-        position += taken;
-        if (ended) break;
-        if (!(await between())) return;
-      }
+      const stopped = (): boolean => this.interrupted;
+      const staged = await stageSweep(registration, sweep, {
+        batch,
+        between,
+        stopped,
+        ...(this.options.expandWorkerMin !== undefined ? { workerMin: this.options.expandWorkerMin } : {}),
+      });
+      if (!staged) return;
       for (;;) {
         if (registration.storeNext(batch, () => store.markRegistered(sweepId, fingerprint)).done) return;
         if (!(await between())) return;

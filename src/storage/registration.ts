@@ -8,7 +8,8 @@
  */
 import type Database from 'better-sqlite3';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
-import type { ExpandedTask } from '../sweep/types.js';
+import { batchTexts } from '../sweep/batches.js';
+import type { ExpandedTask, TaskBatch } from '../sweep/types.js';
 
 /** Key ranges (first hex digit of the key). */
 const RANGES = 16;
@@ -22,6 +23,15 @@ const STAGE_CACHE_KIB = 32_768;
  */
 const STAGE_ROWS = 64;
 const STAGE_COLUMNS = 6;
+
+/** Tasks of a batch whose texts are decoded at once (see batchTexts). */
+const DECODED_TASKS = 256;
+/** Characters of a task key (SHA-256 in lowercase hex). */
+const KEY_CHARS = 64;
+
+/** The value of a lowercase hex digit's character code (0-9, a-f); -1 for any other. */
+const hexDigit = (code: number): number =>
+  code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1;
 
 const stageTable = (range: number): string => `temp.register_stage_${range.toString(16)}`;
 
@@ -96,9 +106,8 @@ export class GridRegistration {
           break;
         }
         const t = next.value;
-        const range = Number.parseInt(t.key[0]!, 16);
-        const values = this.pending[range]!;
-        values.push(
+        this.add(
+          Number.parseInt(t.key[0]!, 16),
           firstPosition + taken,
           t.key,
           t.paramsJson ?? JSON.stringify(t.params),
@@ -106,23 +115,78 @@ export class GridRegistration {
           ENGINE_VERSIONS[t.params.engine],
           t.cost,
         );
-        if (values.length === STAGE_ROWS * STAGE_COLUMNS) {
-          this.insertStagedMany[range]!.run(values);
-          values.length = 0;
-        }
-        this.counts[range]!++;
         taken++;
       }
       // Whatever is left goes in now: a staged task is in its table when stage() returns.
-      for (let range = 0; range < RANGES; range++) {
-        const values = this.pending[range]!;
-        for (let i = 0; i < values.length; i += STAGE_COLUMNS)
-          this.insertStaged[range]!.run(values.slice(i, i + STAGE_COLUMNS));
-        values.length = 0;
-      }
+      this.flushPending();
       this.staged += taken;
       return { taken, ended };
     })();
+  }
+
+  /**
+   * Copy a batch of tasks into the staging tables (one transaction of the temporary database only);
+   * the batch's task i is the grid's point firstPosition + i. Unlike stage(), up to STAGE_ROWS - 1
+   * rows of each range may stay in memory until the next stage, stageBatch or store (so that a grid
+   * staged in many batches is inserted STAGE_ROWS rows a statement, not row by row at each batch's
+   * end); discard() drops them with the rest.
+   */
+  stageBatch(batch: TaskBatch, firstPosition: number): void {
+    const { count, paramsChars, engines, engineOf, costs } = batch;
+    const versions = engines.map((e) => ENGINE_VERSIONS[e]);
+    this.db.transaction(() => {
+      for (let from = 0; from < count; from += DECODED_TASKS) {
+        const to = Math.min(count, from + DECODED_TASKS);
+        const { keys, params, charsBefore } = batchTexts(batch, from, to);
+        let start = 0;
+        for (let i = from; i < to; i++) {
+          const at = (i - from) * KEY_CHARS;
+          const end = paramsChars[i]! - charsBefore;
+          const engine = engineOf[i]!;
+          this.add(
+            hexDigit(keys.charCodeAt(at)),
+            firstPosition + i,
+            keys.slice(at, at + KEY_CHARS),
+            params.slice(start, end),
+            engines[engine]!,
+            versions[engine]!,
+            costs[i]!,
+          );
+          start = end;
+        }
+      }
+    })();
+    this.staged += count;
+  }
+
+  /** One task's row for the staging table of its range, inserted STAGE_ROWS at a time. */
+  private add(
+    range: number,
+    position: number,
+    key: string,
+    params: string,
+    engine: string,
+    engineVersion: string,
+    cost: number,
+  ): void {
+    const values = this.pending[range];
+    if (values === undefined) throw new Error(`internal error: the task key ${key} is not lowercase hex`);
+    values.push(position, key, params, engine, engineVersion, cost);
+    if (values.length === STAGE_ROWS * STAGE_COLUMNS) {
+      this.insertStagedMany[range]!.run(values);
+      values.length = 0;
+    }
+    this.counts[range]!++;
+  }
+
+  /** The rows add() holds, into their tables (inside the caller's transaction). */
+  private flushPending(): void {
+    for (let range = 0; range < RANGES; range++) {
+      const values = this.pending[range]!;
+      for (let i = 0; i < values.length; i += STAGE_COLUMNS)
+        this.insertStaged[range]!.run(values.slice(i, i + STAGE_COLUMNS));
+      values.length = 0;
+    }
   }
 
   /** Whether every staged task is stored. */
@@ -135,6 +199,7 @@ export class GridRegistration {
    * transaction. Returns the tasks new to the database and whether every staged task is now stored.
    */
   storeNext(maxTasks: number, onDone?: () => void): { inserted: number; done: boolean } {
+    if (this.pending.some((values) => values.length > 0)) this.db.transaction(() => this.flushPending())();
     const first = this.nextRange;
     let end = first;
     let tasks = 0;
@@ -182,6 +247,7 @@ export class GridRegistration {
   discard(): void {
     if (this.discarded || !this.db.open) return;
     this.discarded = true;
+    for (const values of this.pending) values.length = 0;
     this.db.pragma(`main.cache_size = ${this.cacheBefore}`);
     this.db.pragma(`temp.cache_size = ${this.tempCacheBefore}`);
     for (let range = 0; range < RANGES; range++) this.db.exec(`DELETE FROM ${stageTable(range)}`);

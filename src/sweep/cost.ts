@@ -6,6 +6,7 @@ import type { TrainConfig } from '../engines/config.js';
  * comparable across tasks.
  */
 export function estimateCost(c: TrainConfig): number {
+  // Reads only COST_PARAMS (a test checks it).
   const inputs = c.dataset === 'synthetic' ? c.features : 784;
   const classes = c.model === 'softmax' || c.model === 'mlp' ? 10 : 1;
   const perExample = c.model === 'mlp' ? inputs * c.hidden + c.hidden * classes : inputs * classes;
@@ -14,3 +15,19 @@ export function estimateCost(c: TrainConfig): number {
   const evalWork = evaluations * (c.n_test + c.n_train) * perExample;
   return trainWork + evalWork;
 }
+
+/**
+ * The parameters estimateCost reads: points that agree on these have the same cost (a grid whose
+ * axes vary none of them has one cost for all its points).
+ */
+export const COST_PARAMS: readonly (keyof TrainConfig)[] = [
+  'dataset',
+  'features',
+  'model',
+  'hidden',
+  'steps',
+  'batch_size',
+  'n_train',
+  'eval_every',
+  'n_test',
+];

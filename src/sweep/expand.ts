@@ -6,8 +6,8 @@
  */
 import { configConflicts, trainConfigSchema, type EngineName, type TrainConfig } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
-import { estimateCost } from './cost.js';
-import { taskIdentity } from './identity.js';
+import { COST_PARAMS, estimateCost } from './cost.js';
+import { CanonicalShape, canonicalJson, keyOfJson, taskIdentity } from './identity.js';
 import { AUTO_ENGINE, PARAMS } from './params.js';
 import { specError, zodErrorMap, type PathSegment } from './report.js';
 import type { Scalar, SweepSpec } from './schema.js';
@@ -102,11 +102,38 @@ function describeTask(spec: SweepSpec, raw: Record<string, unknown>, index: numb
   return `task ${index + 1}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
+/** What points() makes of each point: a task, or the parameters alone (see streamTasks, checkPoints). */
+interface PointSink<T> {
+  /** Whether `full` gets the point's canonical JSON (else undefined). */
+  readonly json: boolean;
+  /** A point with its parameters, validated and defaulted. */
+  full(params: TrainConfig, json: string | undefined): T;
+  /**
+   * A point of a checked grid (checkPoints passed) without its parameters object, which costs about a
+   * fifth of the expansion: its raw values (engine resolved, no defaults) and its canonical JSON.
+   * Undefined to have the object built and given to `full`. Used only where `json` is set.
+   */
+  fast?(raw: Readonly<Record<string, unknown>>, json: string): T | undefined;
+}
+
+/** The parameters that differ between the points of a grid: every other key has one value in all. */
+function pointVarying(spec: SweepSpec): Set<string> {
+  const varying = new Set<string>(spec.derived.map((d) => d.param));
+  for (const a of spec.axes) for (const p of a.params) varying.add(p);
+  return varying;
+}
+
 /**
  * Every point of the product in order, validated and defaulted (one-line error naming the first bad
- * point). One object at a time: nothing proportional to the grid is kept.
+ * point), as `sink` makes it. One object at a time: nothing proportional to the grid is kept.
  */
-function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Generator<TrainConfig> {
+function* points<T>(
+  spec: SweepSpec,
+  options: ExpandOptions,
+  checked: boolean,
+  sink: PointSink<T>,
+  from = 0,
+): Generator<T> {
   const ctx = spec.context;
   const axes = spec.axes;
   const derived = spec.derived;
@@ -125,18 +152,30 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
     }
   }
 
+  // The axes' indices of point `from` (the last axis fastest). Nothing else depends on the points
+  // before it: a stream from `from` is the tail of the whole stream.
   const index = new Array<number>(axes.length).fill(0);
+  for (let a = axes.length - 1, rest = from; a >= 0; a--) {
+    index[a] = rest % axes[a].values.length;
+    rest = Math.floor(rest / axes[a].values.length);
+  }
   const total = spec.size;
   let fast: CheckedPoint | undefined;
+  let shape: CanonicalShape | undefined;
   const fields = checked ? undefined : new FieldChecks();
+  const unbuilt = checked && sink.json ? sink.fast : undefined;
 
-  for (let t = 0; t < total; t++) {
+  for (let t = from; t < total; t++) {
     const raw: Record<string, unknown> = {};
     for (let b = 0; b < baseKeys.length; b++) raw[baseKeys[b]] = baseValues[b];
     for (let a = 0; a < axes.length; a++) {
       const axis = axes[a];
       const row = axis.values[index[a]];
       for (let j = 0; j < axis.params.length; j++) raw[axis.params[j]] = row[j];
+    }
+    for (let a = axes.length - 1; a >= 0; a--) {
+      if (++index[a] < axes[a].values.length) break;
+      index[a] = 0;
     }
 
     for (const d of derived) {
@@ -157,23 +196,34 @@ function* points(spec: SweepSpec, options: ExpandOptions, checked = false): Gene
     if (raw.engine === undefined || raw.engine === AUTO_ENGINE) raw.engine = resolveEngine();
 
     if (fast && t % RECHECK_EVERY !== 0) {
-      if (!fields) yield fast.build(raw);
-      else {
-        const point = fields.allValid(raw) ? fast.build(raw) : undefined;
-        // An invalid point goes through the schema, which words its error.
-        yield point && configConflicts(point).length === 0 ? point : parsePoint(spec, raw, t);
+      if (unbuilt) {
+        // The varying values of a built point are its raw values: its JSON needs no object.
+        const text = shape!.encode(raw);
+        const made = text === undefined ? undefined : unbuilt.call(sink, raw, text);
+        if (made !== undefined) {
+          yield made;
+          continue;
+        }
       }
+      const point = fields && !fields.allValid(raw) ? undefined : fast.build(raw);
+      // An invalid point goes through the schema, which words its error.
+      if (fields && !(point && configConflicts(point).length === 0))
+        yield sink.full(parsePoint(spec, raw, t), undefined);
+      else yield sink.full(point!, shape?.encode(point!));
     } else {
       const parsed = parsePoint(spec, raw, t);
-      if (!fast) fast = new CheckedPoint(raw, parsed);
-      else if (!samePoint(fast.build(raw), parsed))
+      if (!fast) {
+        fast = new CheckedPoint(raw, parsed);
+        if (sink.json) shape = new CanonicalShape(parsed, pointVarying(spec));
+      } else if (!samePoint(fast.build(raw), parsed))
         throw new Error(`internal error: the fast parse of ${describeTask(spec, raw, t)} differs from the schema's`);
-      yield parsed;
-    }
-
-    for (let a = axes.length - 1; a >= 0; a--) {
-      if (++index[a] < axes[a].values.length) break;
-      index[a] = 0;
+      let text: string | undefined;
+      if (shape) {
+        text = canonicalJson(parsed);
+        if (shape.encode(raw) !== text || shape.encode(parsed) !== text)
+          throw new Error(`internal error: the fast JSON of ${describeTask(spec, raw, t)} differs from canonicalJson`);
+      }
+      yield sink.full(parsed, text);
     }
   }
 }
@@ -208,7 +258,15 @@ export function longestTaskOf(params: Iterable<TrainConfig>): LongestTask | null
  * task, found in the same pass (for the long-task warning, without a second pass over a large grid).
  */
 export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): LongestTask | null {
-  return longestTaskOf(points(spec, options));
+  return longestTaskOf(points(spec, options, false, { json: false, full: (params) => params }));
+}
+
+/** A task's key and stored columns without its parameters object (what ./batches.ts sends). */
+export interface TaskRow {
+  key: string;
+  paramsJson: string;
+  engine: EngineName;
+  cost: number;
 }
 
 /**
@@ -218,10 +276,49 @@ export function checkPoints(spec: SweepSpec, options: ExpandOptions = {}): Longe
  * the schema again (see CheckedPoint).
  */
 export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}, checked = false): Generator<ExpandedTask> {
-  for (const params of points(spec, options, checked)) {
-    const { key, paramsJson } = taskIdentity(params);
-    yield { key, params, paramsJson, cost: estimateCost(params) };
-  }
+  yield* points(spec, options, checked, {
+    json: true,
+    full: (params, json) => {
+      const { key, paramsJson } = taskIdentity(params, json);
+      return { key, params, paramsJson, cost: estimateCost(params) };
+    },
+  });
+}
+
+/**
+ * streamTasks as rows, from point `from` on: the same keys, JSONs, engines and costs, but the points of a checked grid
+ * are not built into objects where their cost is known without one (no parameter it depends on
+ * varies: see COST_PARAMS).
+ */
+export function* streamTaskRows(
+  spec: SweepSpec,
+  options: ExpandOptions = {},
+  checked = false,
+  from = 0,
+): Generator<TaskRow> {
+  const varying = pointVarying(spec);
+  const costVaries = COST_PARAMS.some((p) => varying.has(p));
+  let cost: number | undefined;
+  yield* points<TaskRow>(
+    spec,
+    options,
+    checked,
+    {
+      json: true,
+      full: (params, json) => {
+        const { key, paramsJson } = taskIdentity(params, json);
+        const c = estimateCost(params);
+        if (!costVaries) cost ??= c;
+        return { key, paramsJson, engine: params.engine, cost: c };
+      },
+      fast: (raw, json) => {
+        if (cost === undefined) return undefined;
+        const engine = raw.engine as EngineName;
+        return { key: keyOfJson(engine, json), paramsJson: json, engine, cost };
+      },
+    },
+    from,
+  );
 }
 
 /** Expand a validated sweep into its deduplicated tasks, in deterministic order. */

@@ -6,15 +6,18 @@
 import type { EngineName } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { checkPoints, expandSweep, streamTasks, varyingParams, type ExpandOptions } from './expand.js';
+import { expandInWorker, type WorkerBatchOptions } from './batches.js';
 import { AUTO_ENGINE } from './params.js';
 import type { SweepSpec } from './schema.js';
-import type { ExpandedTask, LoadedSweep, LongestTask } from './types.js';
+import type { ExpandedTask, GridSource, LoadedSweep, LongestTask, TaskBatches } from './types.js';
 
 interface SweepFields {
   name: string;
   file: string;
   specText: string;
   specHash: string;
+  /** The text the spec was validated from, where it was (see batches()). */
+  source?: GridSource;
 }
 
 /** The engines a validated spec's tasks use, `auto` resolved; without expanding the product. */
@@ -38,6 +41,7 @@ export class GridSweep implements LoadedSweep {
   readonly engines: readonly EngineName[];
   readonly #spec: SweepSpec;
   readonly #options: ExpandOptions;
+  readonly #source: GridSource | undefined;
   #tasks: ExpandedTask[] | undefined;
   /** Found while the points are checked (see checkPoints). */
   readonly longestTask: LongestTask | null;
@@ -53,6 +57,7 @@ export class GridSweep implements LoadedSweep {
     if (spec.search) this.search = spec.search;
     this.size = spec.size;
     this.#spec = spec;
+    this.#source = fields.source;
     // Resolved once, so that every pass over the grid (check, stream, list) gives the same tasks.
     let resolved = options.defaultEngine;
     const resolveAuto = (): EngineName => (resolved ??= defaultEngine());
@@ -75,6 +80,16 @@ export class GridSweep implements LoadedSweep {
 
   stream(): Iterable<ExpandedTask> {
     return this.#tasks ?? streamTasks(this.#spec, this.#options, true);
+  }
+
+  /**
+   * The tasks of stream() in batches expanded by a worker thread, while the caller stores the batches
+   * before (see expandInWorker); undefined where stream() gives the list already built, or where the
+   * spec did not come from a text another thread can read again.
+   */
+  batches(options: WorkerBatchOptions = {}): TaskBatches | undefined {
+    if (this.#tasks || !this.#source) return undefined;
+    return expandInWorker(this.#source, this.#options, { ...options, checked: true });
   }
 }
 

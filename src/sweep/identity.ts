@@ -5,7 +5,7 @@
  * refused. The same configuration therefore has the same key in every sweep and on every machine.
  */
 import crypto from 'node:crypto';
-import type { TrainConfig } from '../engines/config.js';
+import type { EngineName, TrainConfig } from '../engines/config.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 
 /**
@@ -115,12 +115,66 @@ export function taskKey(params: TrainConfig): string {
 }
 
 /** The task's key and the canonical JSON of its parameters it was computed from (stored as is). */
-export function taskIdentity(params: TrainConfig): { key: string; paramsJson: string } {
+export function taskIdentity(params: TrainConfig, paramsJson?: string): { key: string; paramsJson: string } {
   const engineVersion = ENGINE_VERSIONS[params.engine];
   if (engineVersion === undefined) throw new TypeError(`taskKey: unknown engine ${JSON.stringify(params.engine)}`);
-  const paramsJson = canonicalJson(params);
+  paramsJson ??= canonicalJson(params);
+  return { key: keyOfJson(params.engine, paramsJson), paramsJson };
+}
+
+/** The key of a task of `engine` whose parameters' canonical JSON is `paramsJson` (see taskIdentity). */
+export function keyOfJson(engine: EngineName, paramsJson: string): string {
+  const engineVersion = ENGINE_VERSIONS[engine];
+  if (engineVersion === undefined) throw new TypeError(`taskKey: unknown engine ${JSON.stringify(engine)}`);
   // = canonicalJson({ params, engine_version }) ("engine_version" sorts before "params")
-  return { key: sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${paramsJson}}`), paramsJson };
+  return sha256Hex(`{"engine_version":${JSON.stringify(engineVersion)},"params":${paramsJson}}`);
+}
+
+/**
+ * canonicalJson of objects that have the same keys and the same values but for a few keys (the
+ * points of a grid: the fixed parameters and the defaults are the same in every point, the axes and
+ * the derived parameters vary): the text between two varying values is encoded once, and an object
+ * costs the encoding of its varying values only.
+ */
+export class CanonicalShape {
+  /** parts[i] comes before varying[i]'s value; the last part closes the object. */
+  private readonly parts: string[] = [];
+  private readonly varying: string[] = [];
+
+  /** `sample`: one of the objects; every key not in `varying` has its value in all of them. */
+  constructor(sample: object, varying: ReadonlySet<string>) {
+    const obj = sample as Record<string, unknown>;
+    let text = '{';
+    let first = true;
+    for (const k of sortedKeys(obj)) {
+      const v = obj[k];
+      const varies = varying.has(k);
+      if (!varies && (v === undefined || typeof v === 'function')) continue; // omitted, as canonicalJson does
+      text += (first ? '' : ',') + quoteKey(k) + ':';
+      first = false;
+      if (varies) {
+        this.parts.push(text);
+        this.varying.push(k);
+        text = '';
+      } else text += encode(v);
+    }
+    this.parts.push(text + '}');
+  }
+
+  /**
+   * canonicalJson(obj) for an object of this shape; undefined where a varying value would be omitted
+   * (undefined, a function), which changes the commas: the caller falls back to canonicalJson.
+   */
+  encode(obj: object): string | undefined {
+    const o = obj as Record<string, unknown>;
+    let s = this.parts[0];
+    for (let i = 0; i < this.varying.length; i++) {
+      const v = o[this.varying[i]];
+      if (v === undefined || typeof v === 'function') return undefined;
+      s += encode(v) + this.parts[i + 1];
+    }
+    return s;
+  }
 }
 
 /** sha256 of a parsed sweep document: formatting, comments and key order do not change it. */

@@ -10,8 +10,8 @@ import type { ExpandOptions } from './expand.js';
 import { GridSweep } from './grid.js';
 import { specHash } from './identity.js';
 import type { Locator, SourceContext } from './report.js';
-import { validateSweep } from './schema.js';
-import type { LoadedSweep } from './types.js';
+import { validateSweep, type SweepSpec } from './schema.js';
+import type { GridSource, LoadedSweep } from './types.js';
 
 /** The file name as shown in messages: relative to the working directory when inside it. */
 export function displayPath(file: string): string {
@@ -102,14 +102,26 @@ export function parseSweepDocument(text: string, file: string): unknown {
  * when read or streamed: see GridSweep). `file` names it in messages (and picks JSON for *.json).
  */
 export function parseSweep(text: string, file: string, options: ExpandOptions = {}): LoadedSweep {
-  const ctx: SourceContext = { file: displayPath(file), locate: makeLocator(text) };
+  const source: GridSource = { text, file: path.resolve(file), shown: displayPath(file) };
   const document = parseSweepDocument(text, file);
-  const spec = validateSweep(document, ctx);
+  const spec = validateSweep(document, sourceContext(source));
   return new GridSweep(
-    { name: spec.name, file: path.resolve(file), specText: text, specHash: specHash(document) },
+    { name: spec.name, file: source.file, specText: text, specHash: specHash(document), source },
     spec,
     options,
   );
+}
+
+function sourceContext(source: GridSource): SourceContext {
+  return { file: source.shown, locate: makeLocator(source.text) };
+}
+
+/**
+ * The spec of a sweep that parseSweep accepted, from its source again (in another thread: a spec
+ * holds compiled expressions, which cannot be sent). Its points are not checked here.
+ */
+export function specOfSource(source: GridSource): SweepSpec {
+  return validateSweep(parseSweepDocument(source.text, source.file), sourceContext(source));
 }
 
 /** Same as parseSweep (the name the CLI uses for a spec stored in the database). */

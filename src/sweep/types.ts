@@ -39,6 +39,12 @@ export interface LoadedSweep {
    * hand-made list of tasks, where `tasks` is the truth (see sweepTasks).
    */
   stream?(): Iterable<ExpandedTask>;
+  /**
+   * The tasks of stream(), in the same order, as batches expanded in a worker thread (for a large
+   * grid: the expansion runs on another core while the batches before are stored). Absent or
+   * undefined where the sweep cannot (a list of tasks, a grid whose list is built already).
+   */
+  batches?(options?: { batchSize?: number; from?: number }): TaskBatches | undefined;
   /** Points of the product before deduplication, where known without expanding. */
   readonly size?: number;
   /** The engines the tasks use, where known without expanding (see sweepEngines). */
@@ -54,4 +60,40 @@ export interface LoadedSweep {
   search?: SearchSettings & { prior: boolean };
   /** Points of the product dropped because an earlier point had the same key. */
   readonly duplicates?: number;
+}
+
+/**
+ * Consecutive tasks of a grid in a compact form that crosses threads without a copy (buffers and
+ * typed arrays, transferred; no object per task): task i's key is bytes 64 i to 64 i + 64 of `keys`
+ * (hex), its canonical JSON the UTF-8 bytes of `params` from paramsBytes[i - 1] (0 for the first) to
+ * paramsBytes[i], its engine engines[engineOf[i]] and its cost costs[i]; batchTexts (./batches.ts)
+ * decodes the texts of a run of tasks. Duplicates of an earlier key are included, as in a stream.
+ */
+export interface TaskBatch {
+  count: number;
+  keys: Uint8Array<ArrayBuffer>;
+  params: Uint8Array<ArrayBuffer>;
+  /** End of each task's JSON in `params`, in bytes. */
+  paramsBytes: Uint32Array<ArrayBuffer>;
+  /** End of each task's JSON in the decoded text of `params`, in characters (UTF-16 code units). */
+  paramsChars: Uint32Array<ArrayBuffer>;
+  engines: EngineName[];
+  engineOf: Uint8Array<ArrayBuffer>;
+  costs: Float64Array<ArrayBuffer>;
+}
+
+/** Batches of a grid's tasks in grid order; close() stops the producer (always call it). */
+export interface TaskBatches {
+  /** The next batch, or null after the last one. */
+  next(): Promise<TaskBatch | null>;
+  close(): Promise<void>;
+}
+
+/** A sweep's text as parseSweep read it: enough for another thread to build the same spec. */
+export interface GridSource {
+  text: string;
+  /** Absolute path (its extension picks JSON or YAML). */
+  file: string;
+  /** The name shown in messages. */
+  shown: string;
 }

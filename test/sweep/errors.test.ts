@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadSweep, parseSweep } from '../../src/sweep/index.js';
+import { join, resolve } from 'node:path';
+import { InputError } from '../../src/errors.js';
+import { expandInWorker } from '../../src/sweep/batches.js';
+import { displayPath, loadSweep, parseSweep } from '../../src/sweep/index.js';
 import { FILE, sweep, throwsBopt } from './helpers.js';
 
 /** A valid fixed block (block style, so lines can be appended to it). */
@@ -218,18 +220,52 @@ test('per-task validation names the task, its parameters and the schema message'
   );
 });
 
+const DEEP_ERRORS: Array<[string, string]> = [
+  [
+    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 100, batch_size: 1}\ngrid:\n  lr: {linear: {from: 0.001, to: 1, num: 5000}}\nderived:\n  steps: "2000 - 4000 * lr"\n`,
+    'derived.steps: invalid task 2499 (lr=0.500200240048, steps=-1): expected a number >= 0, got -1',
+  ],
+  [
+    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, steps: 10, batch_size: 1}\ngrid:\n  n_train: [1000, 60001]\n  lr: {linear: {from: 0.001, to: 1, num: 3000}}\n`,
+    'grid.n_train: invalid task 3001 (n_train=60001, lr=0.001): 60001 is more than the 60000 MNIST training images',
+  ],
+  [
+    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 100, batch_size: 1}\ngrid:\n  lr: {linear: {from: 0.5, to: 1, num: 30000}}\nderived:\n  steps: "100 * sqrt(0.75 - lr)"\n`,
+    'derived.steps: "100 * sqrt(0.75 - lr)" gives NaN for task 15001 (lr=0.750008333611, steps=(unset))',
+  ],
+];
+
 test('a bad point deep in a large grid gets the same error as the first point would', () => {
   // Points after the first are checked value by value (each once) and by configConflicts; the
   // error must still come from the schema and name the first bad point, far from any point the
   // schema itself re-checks.
-  fails(
-    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, n_train: 100, batch_size: 1}\ngrid:\n  lr: {linear: {from: 0.001, to: 1, num: 5000}}\nderived:\n  steps: "2000 - 4000 * lr"\n`,
-    'derived.steps: invalid task 2499 (lr=0.500200240048, steps=-1): expected a number >= 0, got -1',
-  );
-  fails(
-    `name: x\nfixed: {engine: reference, model: mlp, dataset: mnist, steps: 10, batch_size: 1}\ngrid:\n  n_train: [1000, 60001]\n  lr: {linear: {from: 0.001, to: 1, num: 3000}}\n`,
-    'grid.n_train: invalid task 3001 (n_train=60001, lr=0.001): 60001 is more than the 60000 MNIST training images',
-  );
+  for (const [text, message] of DEEP_ERRORS) fails(text, message);
+});
+
+test('the expansion worker thread stops at a bad point with the same one-line error, after the batches before it', async () => {
+  for (const [text, message] of DEEP_ERRORS) {
+    const expected = fails(text, message);
+    // Unchecked: the worker meets the bad point itself (a run's grid was checked before it started).
+    const source = { text, file: resolve(FILE), shown: displayPath(FILE) };
+    const batches = expandInWorker(source, { defaultEngine: 'reference' }, { checked: false, batchSize: 1_000 });
+    let tasks = 0;
+    try {
+      await assert.rejects(
+        async () => {
+          for (let b = await batches.next(); b; b = await batches.next()) tasks += b.count;
+        },
+        (e: unknown) => {
+          assert.ok(e instanceof InputError, `an InputError, got ${String(e)}`);
+          assert.equal(e.message, expected);
+          return true;
+        },
+      );
+    } finally {
+      await batches.close();
+    }
+    const bad = Number(/task (\d+)/.exec(message)![1]);
+    assert.equal(tasks, Math.floor((bad - 1) / 1_000) * 1_000, 'every whole batch before the bad point');
+  }
 });
 
 test('error messages point at the line of the field', () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTrainConfig } from '../../src/engines/config.js';
-import { estimateCost } from '../../src/sweep/cost.js';
+import { COST_PARAMS, estimateCost } from '../../src/sweep/cost.js';
+import { streamTaskRows } from '../../src/sweep/expand.js';
 import { parseSweep, parseSweepDocument, rangeValues, streamTasks, taskKey } from '../../src/sweep/index.js';
 import { validateSweep } from '../../src/sweep/schema.js';
 import { BASE, column, sweep } from './helpers.js';
@@ -275,4 +276,64 @@ repeats: 2
     assert.deepEqual(checked[i], schema[i], `task ${i}`);
   }
   assert.equal(checked[0]!.params.hidden, 800, 'a default filled in');
+});
+
+test('estimateCost reads only COST_PARAMS (a grid that varies none of them has one cost)', () => {
+  const models = ['logreg', 'softmax', 'mlp'].map((model) =>
+    parseTrainConfig({
+      engine: 'reference',
+      model,
+      dataset: model === 'logreg' ? 'synthetic' : 'mnist',
+      n_train: 100,
+      batch_size: 10,
+      lr: 0.1,
+      steps: 20,
+      eval_every: 5,
+      seed: 0,
+    }),
+  );
+  for (const params of models) {
+    const read = new Set<string | symbol>();
+    const watched = new Proxy(params, {
+      get: (target, key, receiver) => (read.add(key), Reflect.get(target, key, receiver)),
+    });
+    assert.equal(estimateCost(watched), estimateCost(params));
+    for (const key of read)
+      assert.ok((COST_PARAMS as readonly (string | symbol)[]).includes(key), `reads ${String(key)}`);
+  }
+});
+
+test('streamTaskRows gives the keys, JSONs, engines and costs of streamTasks, checked or not', () => {
+  const text = `name: rows
+fixed: {engine: reference, model: mlp, dataset: mnist, n_train: 100, batch_size: 10}
+grid:
+  lr: {log: {from: 0.001, to: 1, num: 9}}
+  steps: [10, 20]
+derived:
+  l2: "lr / 10"
+repeats: 3
+`;
+  const spec = validateSweep(parseSweepDocument(text, 'rows.yaml'), { file: 'rows.yaml' });
+  const expected = [...streamTasks(spec, {}, true)].map((t) => [t.key, t.paramsJson, t.params.engine, t.cost]);
+  assert.equal(new Set(expected.map((t) => t[3])).size, 2, 'cost varies with the steps');
+  for (const checked of [true, false])
+    assert.deepEqual(
+      [...streamTaskRows(spec, {}, checked)].map((t) => [t.key, t.paramsJson, t.engine, t.cost]),
+      expected,
+    );
+  for (const from of [1, 3, 7, 53, 54])
+    assert.deepEqual(
+      [...streamTaskRows(spec, {}, true, from)].map((t) => [t.key, t.paramsJson, t.engine, t.cost]),
+      expected.slice(from),
+      `from point ${from}: the tail of the stream`,
+    );
+  // No axis of a parameter the cost depends on: the points after the first are not built into objects.
+  const oneCostText = text
+    .replace('batch_size: 10}', 'batch_size: 10, steps: 10}')
+    .replace('steps: [10, 20]', 'momentum: [0, 0.9]');
+  const oneCost = validateSweep(parseSweepDocument(oneCostText, 'rows.yaml'), { file: 'rows.yaml' });
+  assert.deepEqual(
+    [...streamTaskRows(oneCost, {}, true)].map((t) => [t.key, t.paramsJson, t.engine, t.cost]),
+    [...streamTasks(oneCost, {}, true)].map((t) => [t.key, t.paramsJson, t.params.engine, t.cost]),
+  );
 });

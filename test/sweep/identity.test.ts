@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/engines/config.js';
 import { ENGINE_VERSIONS } from '../../src/engines/versions.js';
+import { CanonicalShape } from '../../src/sweep/identity.js';
 import { canonicalJson, specHash, taskKey } from '../../src/sweep/index.js';
 import { sweep } from './helpers.js';
 
@@ -145,4 +146,22 @@ test('specHash ignores comments, whitespace, key order and number spelling, not 
   );
   assert.match(a.specHash, /^[0-9a-f]{64}$/);
   assert.notEqual(a.specText, b.specText, 'the text is kept as written');
+});
+
+test('CanonicalShape gives canonicalJson of every object of its shape, or undefined where a varying value is omitted', () => {
+  const sample = { z: 1, a: 'x', lr: 0.1, m: undefined, seed: 0, nested: { b: 1, a: [1, 'é', null] }, on: true };
+  const shape = new CanonicalShape(sample, new Set(['lr', 'seed', 'a']));
+  for (const [lr, seed, a] of [
+    [0.1, 0, 'x'],
+    [1e-7, 3, 'y "quoted" \u00e9'],
+    [-0, 12, ''],
+    [1e21, 1, 'π'],
+  ] as const) {
+    const obj = { ...sample, lr, seed, a };
+    assert.equal(shape.encode(obj), canonicalJson(obj));
+  }
+  assert.equal(shape.encode({ ...sample, lr: undefined }), undefined, 'an omitted member changes the commas');
+  assert.equal(new CanonicalShape({}, new Set()).encode({}), '{}');
+  const onlyVarying = new CanonicalShape({ b: 1, a: 2 }, new Set(['a', 'b']));
+  assert.equal(onlyVarying.encode({ a: 'x', b: [2, 1] }), '{"a":"x","b":[2,1]}');
 });
