@@ -370,7 +370,7 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
   log(
     `  CPU: ${cpu}` +
       (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : '') +
-      (peak?.gatherGflops ? `, sparse loop shape ${peak.gatherGflops.toFixed(1)} GFLOP/s` : '') +
+      (peak ? `, sparse loop shape ${peak.gatherGflops.toFixed(1)} GFLOP/s` : '') +
       loops,
   );
   const torch = new Map<string, Map<number, number>>();
@@ -386,11 +386,10 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
         if (f.name === 'native' && peak) {
           row.gflops = flops / us / 1e3;
           row.peakPercent = (100 * row.gflops) / peak.gflops;
-          rate = `  ${row.gflops.toFixed(1)} GFLOP/s, ${row.peakPercent.toFixed(0)} % of peak`;
-          if (peak.gatherGflops) {
-            row.loopPercent = (100 * row.gflops) / peak.gatherGflops;
-            rate += `, ${row.loopPercent.toFixed(0)} % of the sparse loop's ceiling`;
-          }
+          row.loopPercent = (100 * row.gflops) / peak.gatherGflops;
+          rate =
+            `  ${row.gflops.toFixed(1)} GFLOP/s, ${row.peakPercent.toFixed(0)} % of peak, ` +
+            `${row.loopPercent.toFixed(0)} % of the sparse loop's ceiling`;
         }
         rows.push(row);
         log(`  ${f.name.padEnd(10)} ${m.bench.padEnd(8)} B=${String(B).padEnd(5)} ${us.toFixed(2)} µs/example${rate}`);

@@ -242,12 +242,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     throw Napi::Error::New(env, "bopt_native was compiled for AVX2/FMA, which this CPU lacks: rebuild it here");
 #endif
   exports.Set("NativeKernel", NativeKernel::Define(env));
-  // Bumped whenever the interface below changes (2: setVectorWidth, vectorWidth, vectorWidths), so
-  // that a stale build is refused with "rebuild it" instead of failing on a missing method mid-run.
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  // Bumped whenever the interface below changes (2: setVectorWidth, vectorWidth, vectorWidths; 3: fmaPeak's
+  // gatherGflops, bwdTileBytes), so that a stale build is refused with "rebuild it" instead of failing on a
+  // missing method mid-run.
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   // Smallest batch that setThreads(n > 1) splits over threads (the coordinator gives threads only there).
   exports.Set("threadMinBatch", Napi::Number::New(env, bopt::Kernel::THREAD_MIN_B));
+  // Bytes of the back-propagated error per weight-gradient tile of examples on this CPU (from its L1 size).
+  exports.Set("bwdTileBytes", Napi::Number::New(env, bopt::Kernel::bwdTileBytes()));
   // Vector widths this CPU can run (the widest is the default): 16, 8, 0 (the portable loops).
   Napi::Array widths = Napi::Array::New(env);
   for (int w : {16, 8, 0})

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>  // sysconf: the L1 data cache's size
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define BOPT_X86 1
@@ -464,8 +468,17 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   rowTiles_ = (D_ + rowTile - 1) / rowTile;
   rowTileOf_.resize(D_);
   for (int i = 0; i < D_; i++) rowTileOf_[i] = i / rowTile;
-  exTile_ = std::max(8, BWD_TILE_BYTES / (widest * 32));
+  exTile_ = std::max(8, bwdTileBytes() / (widest * 32));
   width_ = cpuHasWidth(16) ? 16 : cpuHasWidth(8) ? 8 : 0;
+}
+
+int Kernel::bwdTileBytes() {
+  long l1 = 0;
+#if (defined(__unix__) || defined(__APPLE__)) && defined(_SC_LEVEL1_DCACHE_SIZE)
+  l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // glibc reads it from CPUID
+#endif
+  if (l1 <= 0) return BWD_TILE_BYTES;
+  return static_cast<int>(std::clamp<long>(l1 - 16384, 8192, 65536));
 }
 
 bool Kernel::supportsVectorWidth(int width) { return cpuHasWidth(width); }

@@ -233,7 +233,7 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, `loss ${r.lossErr}, weights ${r.weightErr}`);
   });
 
-  // From B = 32 on, the first layer runs batch-blocked: tiles of W1 rows (32 KiB of the widest output
+  // From B = 32 on (B = 2 with 16-float loops), the first layer runs batch-blocked: tiles of W1 rows (32 KiB of the widest output
   // chunk) with every example's partial sums kept between tiles. Hidden 90 (padded to 96: two chunks of
   // 48 outputs, 170-row tiles) and 20 (one chunk, 341-row tiles): 784 rows end in a partial tile; B = 33
   // and 45 are no multiple of anything; the 2,000-image test evaluation ends in a partial block of 256.
@@ -253,20 +253,30 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     }
   });
 
-  // From B = 64 on, the weight gradient runs batch-blocked too: tiles of examples (16 KiB of E per output
-  // chunk) with the touched rows' partial sums kept between tiles. Hidden 90: 85-example tiles, so B = 100
-  // is one full and one partial tile and B = 200 has a middle tile (rows without entries there skip it);
-  // softmax (10 outputs, padded to 16): 256-example tiles, B = 300 is one full and one partial tile.
-  it('batch-blocked weight gradient: tile edges (hidden 90 at B = 100 and 200, softmax at B = 300; m = 0.9, l2 = 0.01)', () => {
-    const cases: Array<[Partial<TrainConfigInput>, number[]]> = [
-      [{ model: 'mlp', dataset: 'mnist', hidden: 90 }, [100, 200]],
-      [{ model: 'softmax', dataset: 'mnist' }, [300]],
+  // From B = 64 on, the weight gradient runs batch-blocked too: tiles of examples (bwdTileBytes of E per
+  // output chunk, from the CPU's L1 size: 16 KiB for a 32 KiB L1) with the touched rows' partial sums kept
+  // between tiles. The batches are chosen from the tile this CPU gets: one full and one partial tile, and
+  // two full tiles and a partial one (a middle tile, which rows without entries there skip). Hidden 90
+  // (padded to 96: two chunks of 6 vectors) and softmax (10 outputs, padded to 16: one chunk of 2).
+  it('batch-blocked weight gradient: tile edges (hidden 90 and softmax, a partial and a middle tile; m = 0.9, l2 = 0.01)', () => {
+    const tileBytes = (addon as NativeAddon).bwdTileBytes;
+    assert.ok(tileBytes >= 8192 && tileBytes <= 65536, `bwdTileBytes ${tileBytes}`);
+    /** Examples per tile for `outputs` outputs: the widest chunk of at most 10 vectors of 8 floats. */
+    const tileOf = (outputs: number) => {
+      const vectors = Math.ceil(outputs / 8);
+      const widest = Math.ceil(vectors / Math.ceil(vectors / 10));
+      return Math.max(8, Math.floor(tileBytes / (widest * 32)));
+    };
+    const cases: Array<[Partial<TrainConfigInput>, number]> = [
+      [{ model: 'mlp', dataset: 'mnist', hidden: 90 }, tileOf(90)],
+      [{ model: 'softmax', dataset: 'mnist' }, tileOf(10)],
     ];
-    for (const [input, batches] of cases) {
-      const p = prepare(input);
-      for (const B of batches) {
+    for (const [input, tile] of cases) {
+      // enough images that the largest batch is not the whole training set
+      const p = prepare({ ...input, n_train: Math.max(1000, 2 * tile + 100) });
+      for (const B of [tile + Math.floor(tile / 2), 2 * tile + 15]) {
         const r = compare(p, lrFor(0.9), 0.9, 0.01, 40, B);
-        const what = `${input.model} ${input.hidden ?? ''} B=${B}: loss ${r.lossErr}, weights ${r.weightErr}`;
+        const what = `${input.model} ${input.hidden ?? ''} B=${B} (tiles of ${tile}): loss ${r.lossErr}, weights ${r.weightErr}`;
         assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, what);
       }
     }
@@ -331,7 +341,7 @@ describe('native engine: determinism and contract', { skip }, () => {
     const peak = a.fmaPeak(0.05);
     assert.ok(Number.isFinite(peak.gflops) && peak.gflops > 0, `gflops ${peak.gflops}`);
     const loop = peak.gatherGflops;
-    assert.ok(loop !== undefined && Number.isFinite(loop) && loop > 0, `gatherGflops ${loop}`);
+    assert.ok(Number.isFinite(loop) && loop > 0, `gatherGflops ${loop}`);
     assert.ok(['avx512', 'avx2', 'generic'].includes(peak.isa), `isa ${peak.isa}`);
     assert.throws(() => a.fmaPeak(0), /seconds/);
     assert.throws(() => a.fmaPeak(Number.NaN), /seconds/);
@@ -447,7 +457,7 @@ describe('native engine: AVX-512 and AVX2 loops give the same numbers', () => {
   }
 
   it(
-    'bit-identical for chunks of 10, 7, 6, 5, 2 and 1 vectors, B 1 to 300 (tile edges; odd batches for the paired loops), m and l2 on and off',
+    'bit-identical for chunks of 10, 7, 6, 5, 2 and 1 vectors, B 1 to 300 (tile edges; 33: an odd batch through the blocked forward pass), m and l2 on and off',
     { skip: why },
     () => {
       // hidden 800: chunks of 10 vectors (5 AVX-512 vectors); 100: 7 and 6 (an odd AVX2 vector at the end);

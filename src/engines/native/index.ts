@@ -69,15 +69,20 @@ export interface NativeAddon {
   /** Smallest batch that several threads split (smaller batches always train on one). */
   threadMinBatch: number;
   /**
+   * Bytes of the back-propagated error per tile of examples of the batch-blocked weight gradient, chosen
+   * from this CPU's L1 size (the numbers do not depend on it).
+   */
+  bwdTileBytes: number;
+  /**
    * This core's measured single-precision FMA throughput (a register-only loop, half of ~`seconds`), and
    * that of the sparse kernels' loop shape: each FMA's operand loaded from a row picked by a loaded index,
-   * in L1 (absent in addons built before it existed).
+   * in L1.
    */
-  fmaPeak(seconds: number): { gflops: number; isa: string; gatherGflops?: number };
+  fmaPeak(seconds: number): { gflops: number; isa: string; gatherGflops: number };
 }
 
 /** The addon interface this code is written against (native/addon.cc exports the same number). */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 export const ADDON_RELATIVE_PATH = join('build', 'Release', 'bopt_native.node');
 /** Written by scripts/build-native.mjs when the build fails: the reason, one line. */
