@@ -468,6 +468,7 @@ Kernel::Kernel(Model model, int inputs, int hidden, int classes, const float* x,
   rowTiles_ = (D_ + rowTile - 1) / rowTile;
   rowTileOf_.resize(D_);
   for (int i = 0; i < D_; i++) rowTileOf_[i] = i / rowTile;
+  X_.buildTileRuns(rowTileOf_.data(), rowTiles_);
   exTile_ = std::max(8, bwdTileBytes() / (widest * 32));
   width_ = cpuHasWidth(16) ? 16 : cpuHasWidth(8) ? 8 : 0;
 }
@@ -728,21 +729,29 @@ void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int 
   });
 }
 
-// The batch's nonzeros tile by tile of W1 rows (RowTiles): counts per (tile, example), their start
-// positions tile-major, then the entries, each example's in increasing row order.
+// The batch's nonzeros tile by tile of W1 rows (RowTiles): counts per (tile, example) (from the training
+// set's tile runs, or counted for an evaluation block), their start positions tile-major, then the
+// entries, each example's in increasing row order.
 void Kernel::packRowTiles(const Csr& X, const int32_t* rows, int B) {
   const int64_t* st = X.start.data();
   const int32_t* ix = X.idx.data();
   const float* vl = X.val.data();
-  const int32_t* tileOf = rowTileOf_.data();
   const size_t stride = static_cast<size_t>(B) + 1;
   rowTileStart_.assign(static_cast<size_t>(rowTiles_) * stride, 0);
   int32_t* start = rowTileStart_.data();
+  const int R = rowTiles_ + 1;
+  const bool runs = !X.tileRuns.empty();
   int64_t nnz = 0;
   for (int b = 0; b < B; b++) {
     const int64_t s = st[rows[b]], e = st[rows[b] + 1];
     nnz += e - s;
-    for (int64_t p = s; p < e; p++) start[static_cast<size_t>(tileOf[ix[p]]) * stride + b]++;
+    if (runs) {
+      const int32_t* rr = X.tileRuns.data() + static_cast<size_t>(rows[b]) * R;
+      for (int t = 0; t < rowTiles_; t++) start[static_cast<size_t>(t) * stride + b] = rr[t + 1] - rr[t];
+    } else {
+      const int32_t* tileOf = rowTileOf_.data();
+      for (int64_t p = s; p < e; p++) start[static_cast<size_t>(tileOf[ix[p]]) * stride + b]++;
+    }
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
   countsToStarts(start, rowTiles_, B);
@@ -750,17 +759,17 @@ void Kernel::packRowTiles(const Csr& X, const int32_t* rows, int B) {
   rowTileVal_.resize(nnz);
   int32_t* idx = rowTileIdx_.data();
   float* val = rowTileVal_.data();
+  // each example's entries are in increasing row order: those of tile t are the next run of its row
   for (int b = 0; b < B; b++) {
-    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
-    int64_t p = s;
-    while (p < e) {
-      // the run of this example's entries in one tile (its entries are in increasing row order)
-      const int32_t t = tileOf[ix[p]];
-      int32_t q = start[static_cast<size_t>(t) * stride + b];
-      for (; p < e && tileOf[ix[p]] == t; p++, q++) {
-        idx[q] = ix[p];
-        val[q] = vl[p];
+    int64_t p = st[rows[b]];
+    for (int t = 0; t < rowTiles_; t++) {
+      const int32_t* at = start + static_cast<size_t>(t) * stride + b;
+      const int32_t q = at[0], n = at[1] - at[0];
+      for (int32_t k = 0; k < n; k++) {
+        idx[q + k] = ix[p + k];
+        val[q + k] = vl[p + k];
       }
+      p += n;
     }
   }
 }

@@ -111,6 +111,25 @@ struct Csr {
         }
       start.push_back(static_cast<int64_t>(idx.size()));
     }
+    tileRuns.clear();
+  }
+  // Per row r, where its entries of each forward tile of W1 rows begin: tileRuns[r * (nTiles + 1) + t] is
+  // the offset from start[r] of its first entry in tile t or later (its entries are in increasing row
+  // order, so a tile's are one run). Built once for the training set, it spares packing a batch a pass
+  // over every nonzero.
+  std::vector<int32_t> tileRuns;
+  void buildTileRuns(const int32_t* tileOf, int nTiles) {
+    const int64_t n = static_cast<int64_t>(start.size()) - 1;
+    tileRuns.resize(static_cast<size_t>(n) * (nTiles + 1));
+    for (int64_t r = 0; r < n; r++) {
+      int32_t* runs = tileRuns.data() + static_cast<size_t>(r) * (nTiles + 1);
+      const int64_t s = start[r], e = start[r + 1];
+      int64_t p = s;
+      for (int t = 0; t <= nTiles; t++) {
+        while (p < e && tileOf[idx[p]] < t) p++;
+        runs[t] = static_cast<int32_t>(p - s);
+      }
+    }
   }
 };
 
