@@ -133,8 +133,8 @@ void fwdChunk(const float* __restrict W, size_t Wp, const float* __restrict bias
 }
 
 // ---- first layer, forward, batch-blocked (B >= FWD_TILE_MIN_B; FWD_TILE_MIN_B_16 with 16-float loops): the
-// rows of W1 are cut into tiles of rows whose chunk stays in L1 while every example of the batch passes through it; each example keeps its
-// partial sums in `out` between tiles. The nonzeros of the batch are packed tile by tile first (RowTiles),
+// rows of W1 are cut into tiles of rows whose chunk stays in L1 while every example of the batch passes
+// through it; each example keeps its partial sums in `out` between tiles. The nonzeros of the batch are packed tile by tile first (RowTiles),
 // so each tile's pass reads them in order instead of from wherever each example's row lies. Every example
 // still sums its nonzeros in the same order as fwdChunk (a float store/reload is exact), so results are
 // bit-identical to the unblocked loop.
@@ -729,29 +729,22 @@ void Kernel::forward1(const Csr& X, const int32_t* rows, int B, float* out, int 
   });
 }
 
-// The batch's nonzeros tile by tile of W1 rows (RowTiles): counts per (tile, example) (from the training
-// set's tile runs, or counted for an evaluation block), their start positions tile-major, then the
-// entries, each example's in increasing row order.
+// The batch's nonzeros tile by tile of W1 rows (RowTiles): counts per (tile, example) from X's tile runs,
+// their start positions tile-major, then the entries, each example's in increasing row order.
 void Kernel::packRowTiles(const Csr& X, const int32_t* rows, int B) {
   const int64_t* st = X.start.data();
   const int32_t* ix = X.idx.data();
   const float* vl = X.val.data();
-  const size_t stride = static_cast<size_t>(B) + 1;
-  rowTileStart_.assign(static_cast<size_t>(rowTiles_) * stride, 0);
-  int32_t* start = rowTileStart_.data();
   const int R = rowTiles_ + 1;
-  const bool runs = !X.tileRuns.empty();
+  if (X.tileRuns.size() != (X.start.size() - 1) * R) throw std::logic_error("packRowTiles: X has no tile runs");
+  const size_t stride = static_cast<size_t>(B) + 1;
+  rowTileStart_.resize(static_cast<size_t>(rowTiles_) * stride);  // every count is written below
+  int32_t* start = rowTileStart_.data();
   int64_t nnz = 0;
   for (int b = 0; b < B; b++) {
-    const int64_t s = st[rows[b]], e = st[rows[b] + 1];
-    nnz += e - s;
-    if (runs) {
-      const int32_t* rr = X.tileRuns.data() + static_cast<size_t>(rows[b]) * R;
-      for (int t = 0; t < rowTiles_; t++) start[static_cast<size_t>(t) * stride + b] = rr[t + 1] - rr[t];
-    } else {
-      const int32_t* tileOf = rowTileOf_.data();
-      for (int64_t p = s; p < e; p++) start[static_cast<size_t>(tileOf[ix[p]]) * stride + b]++;
-    }
+    nnz += st[rows[b] + 1] - st[rows[b]];
+    const int32_t* rr = X.tileRuns.data() + static_cast<size_t>(rows[b]) * R;
+    for (int t = 0; t < rowTiles_; t++) start[static_cast<size_t>(t) * stride + b] = rr[t + 1] - rr[t];
   }
   if (nnz > INT32_MAX) throw std::length_error("batch too large");
   countsToStarts(start, rowTiles_, B);
@@ -1095,6 +1088,7 @@ void Kernel::evaluate(const float* x, const int32_t* y, int64_t n, int d, double
   for (int64_t r0 = 0; r0 < n; r0 += BLOCK) {
     const int nb = static_cast<int>(std::min<int64_t>(BLOCK, n - r0));
     blk.build(x + r0 * d, nb, d);
+    blk.buildTileRuns(rowTileOf_.data(), rowTiles_);
     forward1(blk, evalRows_.data(), nb, out_.data(), teamFor(nb), false);
     total += outputLayer(y + r0, nullptr, nb, out_.data(), &right);
   }

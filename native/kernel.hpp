@@ -115,8 +115,8 @@ struct Csr {
   }
   // Per row r, where its entries of each forward tile of W1 rows begin: tileRuns[r * (nTiles + 1) + t] is
   // the offset from start[r] of its first entry in tile t or later (its entries are in increasing row
-  // order, so a tile's are one run). Built once for the training set, it spares packing a batch a pass
-  // over every nonzero.
+  // order, so a tile's are one run). Built once for the training set (and per evaluation block), it
+  // spares packing a batch a pass over every nonzero.
   std::vector<int32_t> tileRuns;
   void buildTileRuns(const int32_t* tileOf, int nTiles) {
     const int64_t n = static_cast<int64_t>(start.size()) - 1;
