@@ -369,8 +369,10 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
     width === undefined ? '' : width === 0 ? '; native loops: portable' : `; native loops: ${width}-float vectors`;
   log(
     `  CPU: ${cpu}` +
-      (peak ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa})` : '') +
-      (peak ? `, sparse loop shape ${peak.gatherGflops.toFixed(1)} GFLOP/s` : '') +
+      (peak
+        ? `; measured FMA peak of one core: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.isa}), ` +
+          `sparse loop shape ${peak.gatherGflops.toFixed(1)} GFLOP/s`
+        : '') +
       loops,
   );
   const torch = new Map<string, Map<number, number>>();

@@ -156,7 +156,8 @@ FmaPeak measureFmaPeak(double seconds) {
     d->idx[k] = static_cast<int32_t>((state >> 16) % kRows);
     d->val[k] = k % 2 ? 0.5f : -0.5f;
   }
-  r.gatherGflops = bestRate(seconds / 2, [&](int64_t n) { return 2.0 * kChunk * static_cast<double>(gather(*d, n)); }) / 1e9;
+  r.gatherGflops =
+      bestRate(seconds / 2, [&](int64_t n) { return 2.0 * kChunk * static_cast<double>(gather(*d, n)); }) / 1e9;
   sink = sink + d->sums[0];
   return r;
 }

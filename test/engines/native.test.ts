@@ -233,8 +233,8 @@ describe('native engine: same as the reference over 200 steps (rel. error ≤ 1e
     assert.ok(r.lossErr <= 1e-4 && r.weightErr <= 1e-4, `loss ${r.lossErr}, weights ${r.weightErr}`);
   });
 
-  // From B = 32 on (B = 2 with 16-float loops), the first layer runs batch-blocked: tiles of W1 rows (32 KiB of the widest output
-  // chunk) with every example's partial sums kept between tiles. Hidden 90 (padded to 96: two chunks of
+  // From B = 32 on (B = 2 with 16-float loops), the first layer runs batch-blocked: tiles of W1 rows
+  // (32 KiB of the widest output chunk) with every example's partial sums kept between tiles. Hidden 90 (padded to 96: two chunks of
   // 48 outputs, 170-row tiles) and 20 (one chunk, 341-row tiles): 784 rows end in a partial tile; B = 33
   // and 45 are no multiple of anything; the 2,000-image test evaluation ends in a partial block of 256.
   it('batch-blocked first layer: tile and block edges (hidden 20 and 90, softmax; B = 33, 45; m = 0.9, l2 = 0.01)', () => {
