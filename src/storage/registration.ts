@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
-import { batchTexts } from '../sweep/batches.js';
+import { KEY_CHARS, batchTexts } from '../sweep/batches.js';
 import type { ExpandedTask, TaskBatch } from '../sweep/types.js';
 
 /** Key ranges (first hex digit of the key). */
@@ -26,8 +26,6 @@ const STAGE_COLUMNS = 6;
 
 /** Tasks of a batch whose texts are decoded at once (see batchTexts). */
 const DECODED_TASKS = 256;
-/** Characters of a task key (SHA-256 in lowercase hex). */
-const KEY_CHARS = 64;
 
 /** The value of a lowercase hex digit's character code (0-9, a-f); -1 for any other. */
 const hexDigit = (code: number): number =>

@@ -13,24 +13,17 @@ import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import type { EngineName } from '../engines/config.js';
 import type { ExpandOptions, TaskRow } from './expand.js';
-import type { GridSource, TaskBatch, TaskBatches } from './types.js';
+import type { GridSource, TaskBatch, TaskBatches, WorkerBatchOptions } from './types.js';
 
 /** Tasks per batch: large enough that messages cost nothing, small enough that the first is soon ready. */
 export const TASK_BATCH = 10_000;
 /** Batches posted by the worker and not yet taken by the consumer, at most. */
 const IN_FLIGHT = 2;
-/** Characters of a task key (SHA-256 in hex). */
-const KEY_CHARS = 64;
+/** Characters of a task key (SHA-256 in lowercase hex). */
+export const KEY_CHARS = 64;
 /** Slots of the control array shared with the worker. */
 const TAKEN = 0;
 const CANCEL = 1;
-
-export interface WorkerBatchOptions {
-  /** Tasks per batch (default TASK_BATCH). */
-  batchSize?: number;
-  /** The first point the worker expands (default 0): the caller has the ones before. */
-  from?: number;
-}
 
 /** What the worker is started with (workerData). */
 export interface ExpandWorkerData {

@@ -286,9 +286,9 @@ export function* streamTasks(spec: SweepSpec, options: ExpandOptions = {}, check
 }
 
 /**
- * streamTasks as rows, from point `from` on: the same keys, JSONs, engines and costs, but the points of a checked grid
- * are not built into objects where their cost is known without one (no parameter it depends on
- * varies: see COST_PARAMS).
+ * streamTasks as rows, from point `from` on: the same keys, JSONs, engines and costs, but the points
+ * of a checked grid are not built into objects where their cost is known without one (no parameter
+ * it depends on varies: see COST_PARAMS).
  */
 export function* streamTaskRows(
   spec: SweepSpec,

@@ -6,10 +6,10 @@
 import type { EngineName } from '../engines/config.js';
 import { defaultEngine } from '../engines/registry.js';
 import { checkPoints, expandSweep, streamTasks, varyingParams, type ExpandOptions } from './expand.js';
-import { expandInWorker, type WorkerBatchOptions } from './batches.js';
+import { expandInWorker } from './batches.js';
 import { AUTO_ENGINE } from './params.js';
 import type { SweepSpec } from './schema.js';
-import type { ExpandedTask, GridSource, LoadedSweep, LongestTask, TaskBatches } from './types.js';
+import type { ExpandedTask, GridSource, LoadedSweep, LongestTask, TaskBatches, WorkerBatchOptions } from './types.js';
 
 interface SweepFields {
   name: string;

@@ -44,7 +44,7 @@ export interface LoadedSweep {
    * grid: the expansion runs on another core while the batches before are stored). Absent or
    * undefined where the sweep cannot (a list of tasks, a grid whose list is built already).
    */
-  batches?(options?: { batchSize?: number; from?: number }): TaskBatches | undefined;
+  batches?(options?: WorkerBatchOptions): TaskBatches | undefined;
   /** Points of the product before deduplication, where known without expanding. */
   readonly size?: number;
   /** The engines the tasks use, where known without expanding (see sweepEngines). */
@@ -80,6 +80,14 @@ export interface TaskBatch {
   engines: EngineName[];
   engineOf: Uint8Array<ArrayBuffer>;
   costs: Float64Array<ArrayBuffer>;
+}
+
+/** Where a grid's batches start and how large they are (see LoadedSweep.batches). */
+export interface WorkerBatchOptions {
+  /** Tasks per batch (default TASK_BATCH of ./batches.ts). */
+  batchSize?: number;
+  /** The first point the worker expands (default 0): the caller has the ones before. */
+  from?: number;
 }
 
 /** Batches of a grid's tasks in grid order; close() stops the producer (always call it). */
